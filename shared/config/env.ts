@@ -18,6 +18,7 @@ export const numberEnv = (name: string, fallback: number): number => {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value)) throw new ConfigError(`environment variable ${name} must be a number, got "${raw}"`);
+  if (!Number.isFinite(value))
+    throw new ConfigError(`environment variable ${name} must be a number, got "${raw}"`);
   return value;
 };

@@ -1,0 +1,39 @@
+import { AutotaskHttpClient } from '#shared/autotask/client.ts';
+import { dynamo, secretsManager } from '#shared/aws/clients.ts';
+import { DynamoBudgetStore } from '#shared/budget/dynamo-budget.ts';
+import { optionalEnv, requireEnv } from '#shared/config/env.ts';
+import { envNames } from '#shared/config/resources.ts';
+import { CachedConnections } from '#shared/connections/cached-store.ts';
+import { SecretsManagerCredentials } from '#shared/connections/credentials.ts';
+import type { Connection } from '#shared/connections/model.ts';
+import { DynamoConnectionStore } from '#shared/connections/store.ts';
+import { logger } from '#shared/observability/logger.ts';
+import type { SyncDeps } from '#shared/usage/threshold-sync.ts';
+
+export const buildSyncDeps = (): SyncDeps & { store: DynamoConnectionStore } => {
+  const tableName = requireEnv(envNames.tableName);
+  const store = new DynamoConnectionStore(dynamo, tableName);
+  const cached = new CachedConnections(store);
+  const autotask = new AutotaskHttpClient({
+    zoneDiscoveryUrl: optionalEnv(
+      envNames.zoneDiscoveryUrl,
+      'https://webservices.autotask.net/atservicesrest',
+    ),
+  });
+  const zoneFor = async (connection: Connection): Promise<string> => {
+    if (connection.zoneUrl) return connection.zoneUrl;
+    const zoneUrl = await autotask.discoverZone(connection.apiUser);
+    await cached.cacheZone(connection.connectionId, zoneUrl);
+    return zoneUrl;
+  };
+  return {
+    store,
+    dynamo,
+    tableName,
+    budget: new DynamoBudgetStore(dynamo, tableName),
+    autotask,
+    credentials: new SecretsManagerCredentials(secretsManager),
+    zoneFor,
+    log: logger.child({ function: 'sync' }),
+  };
+};

@@ -1,0 +1,25 @@
+import middy from '@middy/core';
+import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { buildWorkerDeps } from '#functions/worker/deps.ts';
+import { processBatch } from '#shared/jobs/process-batch.ts';
+import { logger } from '#shared/observability/logger.ts';
+
+const deps = buildWorkerDeps();
+
+/** Consumes the jobs queue and the delay queue: one settled result per record (partial batch response). */
+const run = (event: SQSEvent, context: Context) =>
+  processBatch(
+    event.Records.map((record) => ({
+      messageId: record.messageId,
+      body: record.body,
+      attributes: record.messageAttributes,
+      sentTimestamp: Number(record.attributes.SentTimestamp),
+    })),
+    deps,
+    () => context.getRemainingTimeInMillis(),
+  );
+
+export const handler = middy(run).use(
+  sqsPartialBatchFailure({ logger: (reason: unknown) => logger.error('record failed', { error: reason }) }),
+);

@@ -1,0 +1,142 @@
+/**
+ * `npm start`: the governor on a local stack, with no AWS account. Drives more jobs than the budget
+ * allows through the real worker handler against the Autotask simulator, prints calls made, jobs
+ * waiting and budget left as it goes, and ends with a summary that proves no rolling window went
+ * over the ceiling and no job was lost. Exits non-zero if either fails.
+ */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { startLocalGovernor } from '#local/governor.ts';
+import { writeStackFile } from '#local/stack-file.ts';
+import type { JobResult } from '#shared/jobs/result.ts';
+import type { JobInput, Priority } from '#shared/jobs/schema.ts';
+
+const LIMIT = 60;
+const WINDOW_SECONDS = 20;
+const CEILING = {
+  bulk: Math.floor(LIMIT * 0.6),
+  normal: Math.floor(LIMIT * 0.8),
+  critical: Math.floor(LIMIT * 0.95),
+};
+const MIX: Array<[Priority, number]> = [
+  ['normal', 120],
+  ['bulk', 20],
+  ['critical', 8],
+];
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s`;
+
+console.log('autotask-governor demo: local AWS emulators + simulated Autotask, no AWS account needed\n');
+const gov = await startLocalGovernor({
+  simulator: { limit: LIMIT, windowSeconds: WINDOW_SECONDS, latencyScale: 0.05, baseLatencyMs: 30 },
+  connection: { limit: LIMIT, windowSeconds: WINDOW_SECONDS },
+  worker: { batchSize: 10, maxConcurrency: 5 },
+});
+await writeStackFile(gov);
+console.log(
+  `Autotask cap: ${LIMIT} requests per rolling ${WINDOW_SECONDS} s (the real one: 10,000 per 60 min; same rules, shorter clock).`,
+);
+console.log(
+  `Ceilings: bulk ${CEILING.bulk}, normal ${CEILING.normal}, critical ${CEILING.critical} requests per rolling window.`,
+);
+
+const jobs: JobInput[] = [];
+for (const [priority, count] of MIX) {
+  for (let i = 0; i < count; i++) {
+    const n = jobs.length;
+    const kind = n % 5;
+    jobs.push({
+      jobId: `demo-${priority}-${i}`,
+      connectionId: gov.connectionId,
+      priority,
+      request:
+        kind === 0
+          ? {
+              method: 'POST',
+              path: '/Tickets/query',
+              body: { MaxRecords: 5, filter: [{ op: 'gte', field: 'id', value: n }] },
+            }
+          : kind === 1
+            ? { method: 'PATCH', path: '/Tickets', body: { id: 1 + (n % 50), status: 5 } }
+            : { method: 'GET', path: kind === 2 ? `/Companies/${1 + (n % 20)}` : `/Tickets/${1 + n}` },
+    });
+  }
+}
+// shuffle so priorities arrive mixed, as they would from a dozen integrations
+for (let i = jobs.length - 1; i > 0; i--) {
+  const j = Math.floor(Math.random() * (i + 1));
+  [jobs[i], jobs[j]] = [jobs[j] as JobInput, jobs[i] as JobInput];
+}
+console.log(
+  `Sending ${jobs.length} jobs (${MIX.map(([p, c]) => `${c} ${p}`).join(', ')}): ${(jobs.length / CEILING.normal).toFixed(1)}x the normal ceiling.\n`,
+);
+await gov.sendJobs(jobs);
+
+const results = new Map<string, JobResult>();
+const dead: string[] = [];
+const waiting = async () => {
+  const out = await gov.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: gov.resources.queueUrls.delay,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+};
+const deadline = Date.now() + 5 * 60_000;
+let lastPrint = 0;
+while (results.size + dead.length < jobs.length && Date.now() < deadline) {
+  for (const m of await gov.drain(gov.resources.queueUrls.results, 1)) {
+    const r = JSON.parse(m.Body ?? '{}') as JobResult;
+    results.set(r.jobId, r);
+  }
+  for (const m of await gov.drain(gov.resources.queueUrls.deadLetter)) dead.push(m.Body ?? '');
+  if (Date.now() - lastPrint >= 2000) {
+    lastPrint = Date.now();
+    const inWindow = gov.simulator.windowTotal();
+    console.log(
+      `${elapsed()}  calls made ${String(gov.simulator.calls({ source: 'ours' }).length).padStart(4)}  ` +
+        `in rolling window ${String(inWindow).padStart(3)}/${LIMIT}  budget left (normal) ${String(Math.max(0, CEILING.normal - inWindow)).padStart(3)}  ` +
+        `jobs waiting ${String(await waiting()).padStart(4)}  done ${String(results.size).padStart(4)}/${jobs.length}`,
+    );
+  }
+}
+
+const calls = gov.simulator.calls({ source: 'ours' });
+const busiest = gov.simulator.maxInRollingWindow({ source: 'all' });
+const refused = calls.filter((c) => c.status === 429).length;
+const succeeded = [...results.values()].filter((r) => r.status === 'succeeded').length;
+const lost = jobs.length - results.size - dead.length;
+const byPriority = (p: Priority) => {
+  const done = [...results.values()].filter((r) => r.jobId.startsWith(`demo-${p}-`));
+  const waits = done.map((r) => r.waitedMs).sort((a, b) => a - b);
+  return `${p.padEnd(8)} ${String(done.length).padStart(4)} done, median wait ${((waits[Math.floor(waits.length / 2)] ?? 0) / 1000).toFixed(1)} s`;
+};
+const checks: Array<[string, boolean]> = [
+  [
+    `busiest rolling ${WINDOW_SECONDS} s window: ${busiest} requests <= critical ceiling ${CEILING.critical} (cap ${LIMIT})`,
+    busiest <= CEILING.critical,
+  ],
+  [`HTTP 429 answers from Autotask: ${refused}`, refused === 0],
+  [
+    `jobs sent ${jobs.length} = results ${results.size} + dead letters ${dead.length} (lost: ${lost})`,
+    lost === 0,
+  ],
+  [`succeeded: ${succeeded} of ${jobs.length}`, succeeded === jobs.length],
+];
+console.log(`\nSummary after ${elapsed()}`);
+for (const p of ['critical', 'normal', 'bulk'] as const) console.log(`  ${byPriority(p)}`);
+for (const [text, ok] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${text}`);
+await gov.stop();
+const failed = checks.some(([, ok]) => !ok);
+console.log(failed ? '\nDemo FAILED.' : '\nDemo complete: every job ran, none over the cap, none lost.');
+process.exit(failed ? 1 : 0);

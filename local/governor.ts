@@ -1,0 +1,156 @@
+/**
+ * The whole governor on this machine: AWS emulators, the stack's table and queues, the Autotask
+ * simulator, a seeded connection and its secret, and pollers that feed the jobs and delay queues to
+ * the SAME worker handler Lambda runs. Used by `npm start`, `npm run local`, the tests and the bench.
+ *
+ * The functions build their SDK clients at import time from AWS_ENDPOINT_URL_* variables, so they
+ * are imported only after the emulators' environment is in place: one local governor per process.
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  type AutotaskSimulator,
+  type SimOptions,
+  startAutotaskSimulator,
+} from '#local/autotask-sim/index.ts';
+import { type Emulators, startEmulators } from '#local/emulators.ts';
+import { createResources, type Resources } from '#local/resources.ts';
+import { putSecret } from '#local/secrets.ts';
+import { startPoller } from '#local/sqs-poller.ts';
+import { workerEventSource } from '#shared/config/resources.ts';
+import type { ConnectionSettingsInput } from '#shared/connections/model.ts';
+import type { JobInput } from '#shared/jobs/schema.ts';
+
+export interface LocalGovernorOptions {
+  simulator?: SimOptions;
+  connectionId?: string;
+  connection?: Partial<ConnectionSettingsInput>;
+  worker?: { batchSize?: number; maxConcurrency?: number };
+  /** Log level of the functions (default: silent, the demo prints its own progress). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface LocalGovernor {
+  emulators: Emulators;
+  resources: Resources;
+  simulator: AutotaskSimulator;
+  connectionId: string;
+  sqs: SQSClient;
+  sendJobs(jobs: Array<JobInput | string>): Promise<void>;
+  /** Receives (and deletes) whatever is on a queue right now. */
+  drain(queueUrl: string, waitSeconds?: number): Promise<Message[]>;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_USER = {
+  username: 'governor@msp.example',
+  secret: 'local-simulator-secret',
+  integrationCode: 'GOVERNOR-LOCAL',
+};
+
+export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Promise<LocalGovernor> => {
+  const connectionId = options.connectionId ?? 'msp-main';
+  const emulators = await startEmulators();
+  emulators.applyEnv();
+  const resources = await createResources(emulators);
+  const simulator = await startAutotaskSimulator({
+    ...options.simulator,
+    users: [LOCAL_USER, ...(options.simulator?.users ?? [])],
+  });
+  Object.assign(process.env, resources.env, {
+    ZONE_DISCOVERY_URL: simulator.zoneDiscoveryUrl,
+    METRICS_DISABLED: 'true',
+  });
+
+  const { configureLogging } = await import('#shared/observability/logger.ts');
+  configureLogging({ level: options.logLevel ?? 'silent' });
+  const secretRef = `autotask-governor/local/connections/${connectionId}`;
+  await putSecret(secretRef, { secret: LOCAL_USER.secret });
+  const { dynamo } = await import('#shared/aws/clients.ts');
+  const { DynamoConnectionStore } = await import('#shared/connections/store.ts');
+  await new DynamoConnectionStore(dynamo, resources.tableName).put(connectionId, {
+    apiUser: LOCAL_USER.username,
+    integrationCode: LOCAL_USER.integrationCode,
+    secretRef,
+    ...options.connection,
+  });
+
+  const { handler } = await import('#functions/worker/handler.ts');
+  const worker = {
+    batchSize: options.worker?.batchSize ?? workerEventSource.batchSize,
+    maxConcurrency: options.worker?.maxConcurrency ?? workerEventSource.maxConcurrency,
+  };
+  const pollers = (['jobs', 'delay'] as const).map((name) =>
+    startPoller({
+      queueUrl: resources.queueUrls[name],
+      queueArn: resources.queueArns[name],
+      handler: (event, context) => handler(event, context),
+      batchSize: worker.batchSize,
+      maxConcurrency: worker.maxConcurrency,
+      functionName: 'autotask-governor-worker',
+      region: emulators.region,
+    }),
+  );
+
+  const sqs = new SQSClient({ region: emulators.region, endpoint: emulators.endpoints.sqs });
+  const sendJobs = async (jobs: Array<JobInput | string>) => {
+    for (let i = 0; i < jobs.length; i += 10) {
+      const chunk = jobs.slice(i, i + 10);
+      const out = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: resources.queueUrls.jobs,
+          Entries: chunk.map((job, j) => ({
+            Id: String(j),
+            MessageBody: typeof job === 'string' ? job : JSON.stringify(job),
+          })),
+        }),
+      );
+      if (out.Failed?.length)
+        throw new Error(`could not enqueue ${out.Failed.length} jobs: ${out.Failed[0]?.Message}`);
+    }
+  };
+  const drain = async (queueUrl: string, waitSeconds = 0) => {
+    const all: Message[] = [];
+    for (;;) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: all.length === 0 ? waitSeconds : 0,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) return all;
+      all.push(...messages);
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+  };
+
+  return {
+    emulators,
+    resources,
+    simulator,
+    connectionId,
+    sqs,
+    sendJobs,
+    drain,
+    stop: async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+      sqs.destroy();
+      await simulator.stop();
+      await emulators.stop();
+    },
+  };
+};

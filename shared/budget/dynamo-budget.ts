@@ -1,0 +1,400 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type BudgetSnapshot,
+  bucketOf,
+  bucketStart,
+  emptySnapshot,
+  type Geometry,
+  geometry,
+  inTail,
+  nextRoom,
+  othersAt,
+  prefix,
+  SPAN,
+  trustworthyAt,
+  usedAt,
+} from '#shared/budget/window.ts';
+
+export interface ReserveRequest {
+  connectionId: string;
+  limit: number;
+  windowSeconds: number;
+  /** Requests this priority may have in any rolling window. */
+  ceiling: number;
+  /** Requests to reserve (normally 1: one per HTTP request). */
+  count: number;
+  /** Take one of the endpoint's thread slots in the same write (Autotask allows 3 in flight). */
+  thread?: { endpoint: string; slots: number; leaseMs: number; held?: ThreadLease };
+}
+
+export interface ThreadLease {
+  connectionId: string;
+  attribute: string;
+  value: number;
+}
+
+export type ReserveOutcome =
+  | { granted: true; bucket: number; left: number; lease?: ThreadLease }
+  | { granted: false; reason: 'budget' | 'blocked'; retryAt: number; retryBucket: number; used: number }
+  | { granted: false; reason: 'thread-slot'; retryAt: number };
+
+export interface Usage {
+  total: number;
+  others: number;
+  ours: number;
+  bucket: number;
+}
+
+export interface BudgetStore {
+  reserve(request: ReserveRequest): Promise<ReserveOutcome>;
+  release(lease: ThreadLease): Promise<void>;
+  /** Other integrations' requests seen through ThresholdInformation, counted in the current bucket. */
+  addOthers(connectionId: string, windowSeconds: number, count: number): Promise<Usage>;
+  /** A 429 says the window is full whatever we counted: nobody reserves before `until`. */
+  block(connectionId: string, until: number): Promise<void>;
+  usage(connectionId: string, windowSeconds: number): Promise<Usage>;
+}
+
+export interface BudgetDeps {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const key = (connectionId: string) => ({ pk: { S: `CONN#${connectionId}` }, sk: { S: 'BUDGET' } });
+const endAttr = (bucket: number) => `e${bucket}`;
+const othersAttr = (bucket: number) => `o${bucket}`;
+const leaseAttr = (endpoint: string, slot: number) => `l${slot}_${endpoint.replace(/[^A-Za-z0-9]/g, '_')}`;
+/** Old bucket entries are pruned (folded into `pre`) once they are two windows old. */
+const PRUNE_AGE = 2 * SPAN;
+const PRUNE_BATCH = 40;
+const MAX_ROUNDS = 6;
+const n = (value: number): AttributeValue => ({ N: String(value) });
+
+/**
+ * The budget in DynamoDB: one item per connection (see shared/budget/window.ts for the model).
+ * A granted reservation costs exactly one UpdateItem; a worker whose cached copy already shows the
+ * window full answers "wait until bucket X" without touching DynamoDB.
+ */
+export class DynamoBudgetStore implements BudgetStore {
+  private readonly cache = new Map<string, BudgetSnapshot>();
+  /** Jobs this process already sent to wait, per connection and bucket: spreads a backlog's return. */
+  private readonly promised = new Map<string, Map<number, number>>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly dynamo: DynamoDBClient,
+    private readonly tableName: string,
+    deps: BudgetDeps = {},
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
+    const g = geometry(request.windowSeconds);
+    let refreshed = false;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      let now = this.now();
+      if (inTail(g, now)) {
+        await this.sleep(bucketStart(g, bucketOf(g, now) + 1) - now);
+        now = this.now();
+      }
+      const c = bucketOf(g, now);
+      let snap = this.cache.get(request.connectionId);
+      if (!snap || (!refreshed && !trustworthyAt(snap, c))) {
+        snap = await this.read(request.connectionId, g);
+        refreshed = true;
+      }
+      if (snap.blockedUntil > now) {
+        if (!refreshed) {
+          snap = await this.read(request.connectionId, g);
+          refreshed = true;
+          continue;
+        }
+        const retryBucket = bucketOf(g, snap.blockedUntil) + 1;
+        return {
+          granted: false,
+          reason: 'blocked',
+          retryAt: bucketStart(g, retryBucket),
+          retryBucket,
+          used: usedAt(snap, c),
+        };
+      }
+      if (usedAt(snap, c) + request.count > request.ceiling) {
+        if (!refreshed && !trustworthyAt(snap, c)) {
+          snap = await this.read(request.connectionId, g);
+          refreshed = true;
+          continue;
+        }
+        return this.throttled(request, g, snap, c);
+      }
+      const slot = request.thread ? this.pickSlot(snap, request.thread, now) : undefined;
+      if (request.thread && slot === undefined) {
+        if (!refreshed || now - snap.readAt > 250) {
+          snap = await this.read(request.connectionId, g);
+          refreshed = true;
+          continue;
+        }
+        return { granted: false, reason: 'thread-slot', retryAt: now + 250 };
+      }
+      const outcome = await this.write(request, g, snap, c, now, slot);
+      if (outcome) return outcome;
+      // Lost a race (someone took the room or the slot first): look again with fresh numbers.
+      await this.read(request.connectionId, g);
+      refreshed = true;
+    }
+    const now = this.now();
+    return { granted: false, reason: 'thread-slot', retryAt: now + 1000 };
+  }
+
+  async release(lease: ThreadLease): Promise<void> {
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(lease.connectionId),
+          UpdateExpression: 'REMOVE #slot',
+          ConditionExpression: '#slot = :mine',
+          ExpressionAttributeNames: { '#slot': lease.attribute },
+          ExpressionAttributeValues: { ':mine': n(lease.value) },
+        }),
+      );
+      this.cache.get(lease.connectionId)?.leases.delete(lease.attribute);
+    } catch (err) {
+      // Already expired and taken over: nothing of ours to release.
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async addOthers(connectionId: string, windowSeconds: number, count: number): Promise<Usage> {
+    const g = geometry(windowSeconds);
+    const now = this.now();
+    const c = bucketOf(g, now);
+    const out = await this.dynamo.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key(connectionId),
+        UpdateExpression:
+          'SET cum = if_not_exists(cum, :zero) + :k, #end = if_not_exists(cum, :zero) + :k, #others = if_not_exists(#others, :zero) + :k, #ttl = :ttl',
+        ExpressionAttributeNames: { '#end': endAttr(c), '#others': othersAttr(c), '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':zero': n(0), ':k': n(count), ':ttl': n(ttlFor(g, now)) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const snap = decode(out.Attributes, now, c);
+    this.cache.set(connectionId, snap);
+    return usageOf(snap, c);
+  }
+
+  async block(connectionId: string, until: number): Promise<void> {
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(connectionId),
+          UpdateExpression: 'SET blockedUntil = :until',
+          ConditionExpression: 'attribute_not_exists(blockedUntil) OR blockedUntil < :until',
+          ExpressionAttributeValues: { ':until': n(until) },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    const cached = this.cache.get(connectionId);
+    if (cached) cached.blockedUntil = Math.max(cached.blockedUntil, until);
+  }
+
+  async usage(connectionId: string, windowSeconds: number): Promise<Usage> {
+    const g = geometry(windowSeconds);
+    const snap = await this.read(connectionId, g);
+    return usageOf(snap, bucketOf(g, snap.readAt));
+  }
+
+  /** The latest copy this process holds (for status and tests); undefined before the first read. */
+  cached(connectionId: string): BudgetSnapshot | undefined {
+    return this.cache.get(connectionId);
+  }
+
+  private async read(connectionId: string, g: Geometry): Promise<BudgetSnapshot> {
+    const now = this.now();
+    const out = await this.dynamo.send(
+      new GetItemCommand({ TableName: this.tableName, Key: key(connectionId), ConsistentRead: true }),
+    );
+    const snap = decode(out.Item, now, bucketOf(g, now));
+    this.cache.set(connectionId, snap);
+    return snap;
+  }
+
+  private pickSlot(
+    snap: BudgetSnapshot,
+    thread: NonNullable<ReserveRequest['thread']>,
+    now: number,
+  ): string | undefined {
+    // A worker keeps its slot between consecutive requests to the same endpoint (renewed in the
+    // reservation write), so holding a thread costs no extra write per request.
+    for (let slot = 0; slot < thread.slots; slot++) {
+      if (thread.held?.attribute === leaseAttr(thread.endpoint, slot)) return thread.held.attribute;
+    }
+    for (let slot = 0; slot < thread.slots; slot++) {
+      const attribute = leaseAttr(thread.endpoint, slot);
+      const held = snap.leases.get(attribute);
+      if (held === undefined || held < now * 1000) return attribute;
+    }
+    return undefined;
+  }
+
+  private async write(
+    request: ReserveRequest,
+    g: Geometry,
+    snap: BudgetSnapshot,
+    c: number,
+    now: number,
+    slot: string | undefined,
+  ): Promise<ReserveOutcome | undefined> {
+    const bound = request.ceiling - request.count + prefix(snap, c - SPAN);
+    const names: Record<string, string> = { '#end': endAttr(c), '#ttl': 'ttl' };
+    const values: Record<string, AttributeValue> = {
+      ':zero': n(0),
+      ':k': n(request.count),
+      ':bound': n(bound),
+      ':now': n(now),
+      ':ttl': n(ttlFor(g, now)),
+    };
+    const sets = [
+      'cum = if_not_exists(cum, :zero) + :k',
+      '#end = if_not_exists(cum, :zero) + :k',
+      '#ttl = :ttl',
+    ];
+    const conditions = [
+      '(attribute_not_exists(cum) OR cum <= :bound)',
+      '(attribute_not_exists(blockedUntil) OR blockedUntil <= :now)',
+    ];
+    let lease: ThreadLease | undefined;
+    if (slot && request.thread) {
+      const value = (now + request.thread.leaseMs) * 1000 + Math.floor(Math.random() * 1000);
+      names['#slot'] = slot;
+      values[':lease'] = n(value);
+      values[':nowk'] = n(now * 1000);
+      sets.push('#slot = :lease');
+      const mine = request.thread.held?.attribute === slot ? request.thread.held.value : undefined;
+      if (mine !== undefined) values[':mine'] = n(mine);
+      conditions.push(
+        `(attribute_not_exists(#slot) OR #slot < :nowk${mine !== undefined ? ' OR #slot = :mine' : ''})`,
+      );
+      lease = { connectionId: request.connectionId, attribute: slot, value };
+    }
+    const removes = this.pruneList(snap, c);
+    if (removes.length > 0) {
+      removes.forEach((attribute, i) => {
+        names[`#old${i}`] = attribute;
+      });
+      const folded = Math.max(
+        snap.pre,
+        ...removes.filter((a) => a.startsWith('e')).map((a) => snap.ends.get(Number(a.slice(1))) ?? 0),
+      );
+      values[':pre'] = n(folded);
+      sets.push('pre = :pre');
+      conditions.push('(attribute_not_exists(pre) OR pre <= :pre)');
+    }
+    try {
+      const out = await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(request.connectionId),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.map((_, i) => `#old${i}`).join(', ')}` : ''}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const fresh = decode(out.Attributes, now, c);
+      this.cache.set(request.connectionId, fresh);
+      return {
+        granted: true,
+        bucket: c,
+        left: request.ceiling - usedAt(fresh, c),
+        ...(lease ? { lease } : {}),
+      };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  private pruneList(snap: BudgetSnapshot, c: number): string[] {
+    const old = [...snap.ends.keys(), ...snap.others.keys()].filter((b) => b < c - PRUNE_AGE);
+    if (old.length < PRUNE_BATCH / 2) return [];
+    const buckets = [...new Set(old)].sort((a, b) => a - b).slice(0, PRUNE_BATCH / 2);
+    const list: string[] = [];
+    for (const b of buckets) {
+      if (snap.ends.has(b)) list.push(endAttr(b));
+      if (snap.others.has(b)) list.push(othersAttr(b));
+    }
+    return list;
+  }
+
+  private throttled(request: ReserveRequest, g: Geometry, snap: BudgetSnapshot, c: number): ReserveOutcome {
+    const promised = this.promisedFor(request.connectionId, c);
+    const aheadOf = (bucket: number) => {
+      let total = 0;
+      for (const [b, count] of promised) if (b <= bucket) total += count;
+      return total;
+    };
+    const retryBucket = nextRoom(snap, c, request.count, request.ceiling, aheadOf) ?? c + SPAN;
+    promised.set(retryBucket, (promised.get(retryBucket) ?? 0) + request.count);
+    return {
+      granted: false,
+      reason: 'budget',
+      retryAt: bucketStart(g, retryBucket),
+      retryBucket,
+      used: usedAt(snap, c),
+    };
+  }
+
+  private promisedFor(connectionId: string, c: number): Map<number, number> {
+    let map = this.promised.get(connectionId);
+    if (!map) {
+      map = new Map();
+      this.promised.set(connectionId, map);
+    }
+    for (const b of map.keys()) if (b < c) map.delete(b);
+    return map;
+  }
+}
+
+/** Budget items outlive the window they describe by a comfortable margin, then DynamoDB deletes them. */
+const ttlFor = (g: Geometry, now: number): number => Math.ceil((now + 2 * g.windowMs) / 1000) + 3600;
+
+const usageOf = (snap: BudgetSnapshot, c: number): Usage => {
+  const total = usedAt(snap, c);
+  const others = Math.min(total, othersAt(snap, c));
+  return { total, others, ours: total - others, bucket: c };
+};
+
+export const decode = (
+  item: Record<string, AttributeValue> | undefined,
+  readAt: number,
+  readBucket: number,
+): BudgetSnapshot => {
+  const snap = emptySnapshot(readAt, readBucket);
+  if (!item) return snap;
+  for (const [name, value] of Object.entries(item)) {
+    if (value.N === undefined) continue;
+    const num = Number(value.N);
+    if (name === 'cum') snap.cum = num;
+    else if (name === 'pre') snap.pre = num;
+    else if (name === 'blockedUntil') snap.blockedUntil = num;
+    else if (/^e\d+$/.test(name)) snap.ends.set(Number(name.slice(1)), num);
+    else if (/^o\d+$/.test(name)) snap.others.set(Number(name.slice(1)), num);
+    else if (/^l\d+_/.test(name)) snap.leases.set(name, num);
+  }
+  return snap;
+};

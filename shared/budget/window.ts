@@ -1,0 +1,122 @@
+/**
+ * Rolling-window arithmetic (the budget model in README "How the budget works").
+ *
+ * Time is cut into 60 buckets per window. Reservations made in bucket c are checked against buckets
+ * c-60..c: 61 buckets, one more than the window, so the partial oldest bucket is counted whole and
+ * no rolling window Autotask can look at ever holds more than we allowed.
+ *
+ * The budget item keeps a running total `cum` of every request ever reserved (ours and other
+ * integrations') and, per bucket, `ends[b]` = the value of `cum` after the last reservation in
+ * bucket b. Requests in the window at bucket c are then `cum - prefix(c - 61)`, where prefix(k) is
+ * the last `ends` value at or before bucket k. Closed buckets never change, so the bound a
+ * reservation needs is known from a cached copy of the item and the reservation is one conditional
+ * write: `cum <= ceiling - n + prefix(c - 61)`.
+ */
+export const BUCKETS_PER_WINDOW = 60;
+/** Buckets counted: the 60 of the window plus the current partial one. */
+export const SPAN = BUCKETS_PER_WINDOW + 1;
+
+export interface Geometry {
+  windowMs: number;
+  bucketMs: number;
+  /** No reservations in the last `tailMs` of a bucket: a request reserved just before a bucket ends
+   *  could reach Autotask after it ended, and the window must still contain it. */
+  tailMs: number;
+}
+
+export const geometry = (windowSeconds: number): Geometry => {
+  const windowMs = windowSeconds * 1000;
+  const bucketMs = windowMs / BUCKETS_PER_WINDOW;
+  return { windowMs, bucketMs, tailMs: Math.min(2000, Math.max(50, bucketMs / 10)) };
+};
+
+export const bucketOf = (g: Geometry, at: number): number =>
+  Math.floor((at * BUCKETS_PER_WINDOW) / g.windowMs);
+export const bucketStart = (g: Geometry, bucket: number): number =>
+  Math.ceil((bucket * g.windowMs) / BUCKETS_PER_WINDOW);
+export const inTail = (g: Geometry, at: number): boolean =>
+  at >= bucketStart(g, bucketOf(g, at) + 1) - g.tailMs;
+
+/** The decoded budget item. */
+export interface BudgetSnapshot {
+  cum: number;
+  /** `cum` after the last reservation in each bucket (only buckets that had one). */
+  ends: Map<number, number>;
+  /** Other integrations' requests added by the ThresholdInformation sync, per bucket. */
+  others: Map<number, number>;
+  /** `ends` value standing in for pruned old buckets. */
+  pre: number;
+  /** Thread-slot leases: attribute name -> expiry (ms * 1000 + holder tag). */
+  leases: Map<string, number>;
+  /** A 429 from Autotask blocks every reservation until then (ms). */
+  blockedUntil: number;
+  /** When this copy was read (ms) and in which bucket. */
+  readAt: number;
+  readBucket: number;
+}
+
+export const emptySnapshot = (readAt: number, readBucket: number): BudgetSnapshot => ({
+  cum: 0,
+  ends: new Map(),
+  others: new Map(),
+  pre: 0,
+  leases: new Map(),
+  blockedUntil: 0,
+  readAt,
+  readBucket,
+});
+
+/** The running total before bucket k+1: the last `ends` value at or before k. */
+export const prefix = (s: BudgetSnapshot, k: number): number => {
+  let best = -1;
+  let value = s.pre;
+  for (const [bucket, end] of s.ends) {
+    if (bucket <= k && bucket > best) {
+      best = bucket;
+      value = Math.max(value, end);
+    }
+  }
+  return value;
+};
+
+/** Requests (ours + others) counted in the window of bucket c. */
+export const usedAt = (s: BudgetSnapshot, c: number): number => s.cum - prefix(s, c - SPAN);
+
+export const othersAt = (s: BudgetSnapshot, c: number): number => {
+  let total = 0;
+  for (const [bucket, count] of s.others) if (bucket > c - SPAN && bucket <= c) total += count;
+  return total;
+};
+
+/**
+ * A cached copy can only be trusted to say "no room" if it saw bucket c-61 closed: later reads can
+ * only show more usage, except for buckets that were still open when the copy was read.
+ */
+export const trustworthyAt = (s: BudgetSnapshot, c: number): boolean => s.readBucket > c - SPAN;
+
+/**
+ * The first bucket after `c` in which `need` more requests fit under `ceiling`, assuming nothing else
+ * is reserved meanwhile; `aheadOf(b)` adds requests already promised to buckets up to b (jobs this
+ * process sent to wait earlier). Returns undefined when `need` can never fit.
+ */
+export const nextRoom = (
+  s: BudgetSnapshot,
+  c: number,
+  need: number,
+  ceiling: number,
+  aheadOf: (bucket: number) => number = () => 0,
+): number | undefined => {
+  if (need > ceiling) return undefined;
+  const candidates = [...s.ends.keys()]
+    .filter((b) => b + SPAN > c)
+    .sort((a, b) => a - b)
+    .map((b) => b + SPAN);
+  // Room also opens when nothing further ages out but promises made earlier have been kept.
+  candidates.push(c + SPAN + 1);
+  for (const candidate of candidates) {
+    if (s.cum - prefix(s, candidate - SPAN) + need + aheadOf(candidate) <= ceiling)
+      return Math.max(candidate, c + 1);
+  }
+  // Everything in the window has aged out and the promises alone exceed the ceiling: queue behind them.
+  return c + SPAN + 1 + Math.ceil(aheadOf(Number.POSITIVE_INFINITY) / Math.max(1, ceiling)) * SPAN;
+};

@@ -1,0 +1,55 @@
+import { readMeta } from '#shared/jobs/queue.ts';
+import { type JobOutcome, type RunJobDeps, runJob, WorkerSession } from '#shared/jobs/run-job.ts';
+
+export interface BatchMessage {
+  messageId: string;
+  body: string;
+  attributes: Record<string, { stringValue?: string } | undefined>;
+  sentTimestamp: number;
+}
+
+/** Time one job may need at most: the Autotask timeout plus bookkeeping. */
+const RESERVE_MS = 25_000;
+
+/**
+ * Runs a batch's jobs one after another (a worker holds at most one Autotask request in flight, so
+ * thread slots are shared fairly between workers) and returns one settled result per message, in
+ * order, for the partial batch response. When the invocation runs short of time the remaining jobs
+ * are handed to the delay queue untouched instead of timing out and waiting for the visibility
+ * timeout.
+ */
+export const processBatch = async (
+  messages: BatchMessage[],
+  deps: RunJobDeps,
+  remainingMs: () => number,
+): Promise<PromiseSettledResult<JobOutcome>[]> => {
+  const session = new WorkerSession();
+  const settled: PromiseSettledResult<JobOutcome>[] = [];
+  try {
+    for (const message of messages) {
+      const meta = readMeta(message.attributes, message.sentTimestamp);
+      try {
+        if (remainingMs() < RESERVE_MS) {
+          await deps.queue.delay(message.body, 0, meta);
+          settled.push({ status: 'fulfilled', value: 'waiting' });
+          continue;
+        }
+        settled.push({
+          status: 'fulfilled',
+          value: await runJob({ body: message.body, meta }, session, deps),
+        });
+      } catch (reason) {
+        deps.log.error('job could not be processed; SQS will deliver it again', {
+          messageId: message.messageId,
+          error: reason,
+        });
+        settled.push({ status: 'rejected', reason });
+      }
+    }
+  } finally {
+    await session
+      .releaseAll(deps.budget)
+      .catch((err) => deps.log.warn('could not release thread slots', { error: err }));
+  }
+  return settled;
+};

@@ -1,0 +1,389 @@
+import type { AutotaskApi, AutotaskCall, AutotaskReply } from '#shared/autotask/types.ts';
+import type { BudgetStore, ReserveOutcome, ThreadLease } from '#shared/budget/dynamo-budget.ts';
+import { bucketStart, geometry } from '#shared/budget/window.ts';
+import type { CachedConnections } from '#shared/connections/cached-store.ts';
+import type { CredentialSource } from '#shared/connections/credentials.ts';
+import { type Connection, ceilingFor } from '#shared/connections/model.ts';
+import { AutotaskError, ConfigError, errorMessage, ValidationError } from '#shared/errors.ts';
+import type { JobMeta, JobQueue } from '#shared/jobs/queue.ts';
+import type { DeadLetterReason, JobResult } from '#shared/jobs/result.ts';
+import { type Job, parseJob } from '#shared/jobs/schema.ts';
+import type { Logger } from '#shared/observability/logger.ts';
+import { emitMetric } from '#shared/observability/metrics.ts';
+
+export interface RunJobDeps {
+  connections: Pick<CachedConnections, 'get' | 'cacheZone'>;
+  credentials: CredentialSource;
+  budget: BudgetStore;
+  autotask: AutotaskApi;
+  queue: JobQueue;
+  matchPath: (method: string, path: string) => { template: string; endpoint: string } | { error: string };
+  log: Logger;
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Autotask request timeout. */
+  callTimeoutMs?: number;
+  /** Executions on Autotask/network faults before the job is dead-lettered. */
+  maxAttempts?: number;
+}
+
+export interface IncomingJob {
+  body: string;
+  meta: JobMeta;
+}
+
+export type JobOutcome = 'succeeded' | 'failed' | 'waiting' | 'retrying' | 'dead-lettered';
+
+/** Thread slots a worker keeps between consecutive requests; released when the batch is done. */
+export class WorkerSession {
+  readonly leases = new Map<string, ThreadLease>();
+  async releaseAll(budget: BudgetStore): Promise<void> {
+    const held = [...this.leases.values()];
+    this.leases.clear();
+    await Promise.all(held.map((lease) => budget.release(lease)));
+  }
+}
+
+const THREAD_SLOTS = 3;
+const MAX_HOP_SECONDS = 900;
+/** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
+const INLINE_WAIT_MS = 3_000;
+
+/**
+ * Runs one job message to exactly one end:
+ * 1. validate the body (dead-letter on failure), honour `notBefore` and `expiresAt`;
+ * 2. load the connection and check the path against the Autotask API (dead-letter on failure);
+ * 3. for each request (query pages too): reserve budget and a thread slot, then call Autotask;
+ * 4. no budget -> back to the delay queue until the window has room (attempts untouched);
+ *    Autotask 5xx/timeouts -> delay queue with backoff and attempts + 1, dead-letter when exhausted;
+ *    Autotask 4xx / `errors` -> a failed result;
+ * 5. publish the result to `replyTo` or the results queue.
+ */
+export const runJob = async (
+  message: IncomingJob,
+  session: WorkerSession,
+  deps: RunJobDeps,
+): Promise<JobOutcome> => {
+  const now = deps.now ?? Date.now;
+  const { meta, body } = message;
+  let job: Job;
+  try {
+    job = parseJob(body);
+  } catch (err) {
+    if (err instanceof ValidationError)
+      return deadLetter(deps, body, err.reason as DeadLetterReason, err.message, meta);
+    throw err;
+  }
+  const log = deps.log.child({ jobId: job.jobId, connectionId: job.connectionId, priority: job.priority });
+
+  if (meta.notBefore !== undefined && meta.notBefore - now() > 1000) {
+    await waitLonger(deps, body, meta, meta.notBefore);
+    return 'waiting';
+  }
+  if (job.expiresAt && Date.parse(job.expiresAt) <= now()) {
+    return deadLetter(
+      deps,
+      body,
+      'expired',
+      `job expired at ${job.expiresAt} before it could run`,
+      meta,
+      log,
+    );
+  }
+  const connection = await deps.connections.get(job.connectionId);
+  if (!connection) {
+    return deadLetter(
+      deps,
+      body,
+      'unknown-connection',
+      `no connection "${job.connectionId}" is configured`,
+      meta,
+      log,
+    );
+  }
+  if (!connection.enabled) {
+    return deadLetter(
+      deps,
+      body,
+      'connection-disabled',
+      `connection "${job.connectionId}" is disabled`,
+      meta,
+      log,
+    );
+  }
+  const route = deps.matchPath(job.request.method, job.request.path);
+  if ('error' in route) return deadLetter(deps, body, 'invalid-path', route.error, meta, log);
+
+  let zoneUrl: string;
+  let credentials: Awaited<ReturnType<CredentialSource['credentialsFor']>>;
+  try {
+    credentials = await deps.credentials.credentialsFor(connection);
+    zoneUrl = connection.zoneUrl ?? (await discover(deps, connection));
+  } catch (err) {
+    if (err instanceof ConfigError || (err instanceof AutotaskError && err.kind === 'client')) {
+      return deadLetter(deps, body, 'configuration-error', errorMessage(err), meta, log);
+    }
+    return retryLater(deps, body, meta, err, log);
+  }
+
+  const ceiling = ceilingFor(connection, job.priority);
+  const timeoutMs = deps.callTimeoutMs ?? 20_000;
+  const leaseKey = `${connection.connectionId}|${route.endpoint}`;
+  let call: AutotaskCall = {
+    method: job.request.method,
+    path: job.request.path,
+    ...(job.request.query
+      ? { query: Object.fromEntries(Object.entries(job.request.query).map(([k, v]) => [k, String(v)])) }
+      : {}),
+    ...(job.request.body !== undefined ? { body: job.request.body } : {}),
+  };
+  let calls = 0;
+  let reply: AutotaskReply | undefined;
+  let items: unknown[] | undefined;
+  let truncated = false;
+
+  for (let page = 1; page <= job.maxPages; page++) {
+    const grant = await reserveWithPatience(
+      deps,
+      connection,
+      ceiling,
+      route.endpoint,
+      session.leases.get(leaseKey),
+      timeoutMs,
+    );
+    if (!grant.granted) {
+      session.leases.delete(leaseKey);
+      if (page === 1) return wait(deps, body, meta, connection, job, grant, log);
+      truncated = true; // the window filled up mid-query: hand back what we have and where to go on
+      break;
+    }
+    if (grant.lease) session.leases.set(leaseKey, grant.lease);
+    emitMetric('BudgetLeft', grant.left, connection.connectionId);
+    calls++;
+    emitMetric('CallsMade', 1, connection.connectionId);
+    try {
+      reply = await deps.autotask.send(zoneUrl, credentials, call, { timeoutMs });
+    } catch (err) {
+      if (!(err instanceof AutotaskError)) throw err;
+      return handleAutotaskError(deps, { body, meta, job, connection, calls, err, log });
+    }
+    const pageItems = (reply.body as { items?: unknown[] } | undefined)?.items;
+    if (Array.isArray(pageItems)) items = [...(items ?? []), ...pageItems];
+    if (!reply.nextPage) break;
+    if (page === job.maxPages) {
+      truncated = true;
+      break;
+    }
+    call = reply.nextPage;
+  }
+
+  const response =
+    items !== undefined && reply && typeof reply.body === 'object' && reply.body !== null
+      ? { ...(reply.body as object), items }
+      : reply?.body;
+  const result: JobResult = {
+    jobId: job.jobId,
+    connectionId: job.connectionId,
+    status: 'succeeded',
+    httpStatus: reply?.status ?? null,
+    response,
+    calls,
+    attempts: meta.attempts + 1,
+    waitedMs: Math.max(0, now() - meta.firstSeenAt),
+    completedAt: new Date(now()).toISOString(),
+    ...(truncated ? { truncated: true } : {}),
+    ...(truncated && (reply?.nextPage ?? call) ? { nextPage: reply?.nextPage ?? call } : {}),
+  };
+  await deps.queue.publishResult(result, job.replyTo);
+  emitMetric('JobsSucceeded', 1, job.connectionId);
+  log.info('job succeeded', { calls, httpStatus: result.httpStatus, waitedMs: result.waitedMs, truncated });
+  return 'succeeded';
+};
+
+/** Short waits (a thread slot about to free, the bucket's quiet tail) are cheaper slept than queued. */
+const reserveWithPatience = async (
+  deps: RunJobDeps,
+  connection: Connection,
+  ceiling: number,
+  endpoint: string,
+  held: ThreadLease | undefined,
+  timeoutMs: number,
+): Promise<ReserveOutcome> => {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const deadline = now() + INLINE_WAIT_MS;
+  for (;;) {
+    const outcome = await deps.budget.reserve({
+      connectionId: connection.connectionId,
+      limit: connection.limit,
+      windowSeconds: connection.windowSeconds,
+      ceiling,
+      count: 1,
+      thread: { endpoint, slots: THREAD_SLOTS, leaseMs: timeoutMs + 5_000, ...(held ? { held } : {}) },
+    });
+    if (outcome.granted || outcome.retryAt > deadline) return outcome;
+    await sleep(Math.max(10, outcome.retryAt - now()));
+  }
+};
+
+const discover = async (deps: RunJobDeps, connection: Connection): Promise<string> => {
+  const zoneUrl = await deps.autotask.discoverZone(connection.apiUser);
+  await deps.connections.cacheZone(connection.connectionId, zoneUrl);
+  return zoneUrl;
+};
+
+/** Spreads waiting jobs over the bucket in which room opens, critical first, then normal, then bulk. */
+const jitterFor = (
+  priority: Job['priority'],
+  bucketMs: number,
+  tailMs: number,
+  random: () => number,
+): number => {
+  const usable = Math.max(0, bucketMs - tailMs);
+  const band = { critical: 0, normal: 1, bulk: 2 }[priority];
+  return Math.floor(usable * ((band + random()) / 3));
+};
+
+const wait = async (
+  deps: RunJobDeps,
+  body: string,
+  meta: JobMeta,
+  connection: Connection,
+  job: Job,
+  grant: Extract<ReserveOutcome, { granted: false }>,
+  log: Logger,
+): Promise<JobOutcome> => {
+  const now = (deps.now ?? Date.now)();
+  const random = deps.random ?? Math.random;
+  const g = geometry(connection.windowSeconds);
+  const at =
+    grant.reason === 'thread-slot'
+      ? grant.retryAt + Math.floor(random() * 1000)
+      : grant.retryAt + jitterFor(job.priority, g.bucketMs, g.tailMs, random);
+  const next: JobMeta = { ...meta, throttles: meta.throttles + 1 };
+  await waitLonger(deps, body, next, at);
+  emitMetric('JobsThrottled', 1, connection.connectionId);
+  log.info('job waiting for budget', {
+    reason: grant.reason,
+    retryAt: new Date(at).toISOString(),
+    waitMs: at - now,
+  });
+  return 'waiting';
+};
+
+/** Sends the job to the delay queue to come back at `at`, chaining hops past SQS's 900 s maximum. */
+const waitLonger = async (deps: RunJobDeps, body: string, meta: JobMeta, at: number): Promise<void> => {
+  const now = (deps.now ?? Date.now)();
+  const seconds = Math.max(0, Math.ceil((at - now) / 1000));
+  const { notBefore: _drop, ...rest } = meta;
+  const next: JobMeta = seconds > MAX_HOP_SECONDS ? { ...rest, notBefore: at } : rest;
+  await deps.queue.delay(body, Math.min(seconds, MAX_HOP_SECONDS), next);
+};
+
+const retryLater = async (
+  deps: RunJobDeps,
+  body: string,
+  meta: JobMeta,
+  err: unknown,
+  log: Logger,
+): Promise<JobOutcome> => {
+  const attempts = meta.attempts + 1;
+  if (attempts >= (deps.maxAttempts ?? 5)) {
+    return deadLetter(
+      deps,
+      body,
+      'autotask-unavailable',
+      `gave up after ${attempts} attempts: ${errorMessage(err)}`,
+      meta,
+      log,
+    );
+  }
+  const random = deps.random ?? Math.random;
+  const backoffMs = Math.min(300_000, 2_000 * 2 ** (attempts - 1)) * (0.5 + random());
+  await deps.queue.delay(body, backoffMs / 1000, { ...meta, attempts });
+  log.warn('job will be retried', { attempts, backoffMs: Math.round(backoffMs), error: errorMessage(err) });
+  return 'retrying';
+};
+
+interface FailureContext {
+  body: string;
+  meta: JobMeta;
+  job: Job;
+  connection: Connection;
+  calls: number;
+  err: AutotaskError;
+  log: Logger;
+}
+
+const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext): Promise<JobOutcome> => {
+  const { err, job, connection, meta, body, log } = ctx;
+  const now = (deps.now ?? Date.now)();
+  if (err.kind === 'throttled') {
+    // Autotask says the window is full whatever we counted: nobody reserves until the oldest bucket ages out.
+    const g = geometry(connection.windowSeconds);
+    const until = bucketStart(g, Math.floor((now * 60) / g.windowMs) + 1);
+    await deps.budget.block(connection.connectionId, until);
+    emitMetric('Throttled429', 1, connection.connectionId);
+    log.warn('Autotask refused a request: threshold exceeded', { status: err.status, errors: err.errors });
+    return wait(
+      deps,
+      body,
+      meta,
+      connection,
+      job,
+      { granted: false, reason: 'blocked', retryAt: until, retryBucket: 0, used: 0 },
+      log,
+    );
+  }
+  if (err.kind === 'thread-limit') {
+    emitMetric('ThreadLimited', 1, connection.connectionId);
+    return wait(
+      deps,
+      body,
+      meta,
+      connection,
+      job,
+      { granted: false, reason: 'thread-slot', retryAt: now + 1000 },
+      log,
+    );
+  }
+  const isWrite = job.request.method !== 'GET' && !job.request.path.toLowerCase().includes('/query');
+  if (err.retryable && !(isWrite && err.kind === 'timeout')) return retryLater(deps, body, meta, err, log);
+  const result: JobResult = {
+    jobId: job.jobId,
+    connectionId: job.connectionId,
+    status: 'failed',
+    httpStatus: err.status ?? null,
+    error: {
+      kind: err.kind,
+      message:
+        isWrite && err.kind === 'timeout'
+          ? `${err.message}; the write may or may not have been applied, so it was not retried`
+          : err.message,
+      ...(err.errors.length ? { errors: err.errors } : {}),
+    },
+    calls: ctx.calls,
+    attempts: meta.attempts + 1,
+    waitedMs: Math.max(0, now - meta.firstSeenAt),
+    completedAt: new Date(now).toISOString(),
+  };
+  await deps.queue.publishResult(result, job.replyTo);
+  emitMetric('JobsFailed', 1, connection.connectionId);
+  log.info('job failed', { httpStatus: result.httpStatus, error: result.error });
+  return 'failed';
+};
+
+const deadLetter = async (
+  deps: RunJobDeps,
+  body: string,
+  reason: DeadLetterReason,
+  message: string,
+  meta: JobMeta,
+  log: Logger = deps.log,
+): Promise<JobOutcome> => {
+  await deps.queue.deadLetter(body, reason, message, meta);
+  emitMetric('JobsDeadLettered', 1);
+  log.warn('job dead-lettered', { reason, error: message });
+  return 'dead-lettered';
+};

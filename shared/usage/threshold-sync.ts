@@ -1,0 +1,169 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { AutotaskApi } from '#shared/autotask/types.ts';
+import type { BudgetStore, Usage } from '#shared/budget/dynamo-budget.ts';
+import { geometry } from '#shared/budget/window.ts';
+import type { CredentialSource } from '#shared/connections/credentials.ts';
+import { type Connection, ceilingFor } from '#shared/connections/model.ts';
+import { AutotaskError } from '#shared/errors.ts';
+import type { Logger } from '#shared/observability/logger.ts';
+import { emitMetric } from '#shared/observability/metrics.ts';
+
+export interface ThresholdInformation {
+  externalRequestThreshold: number;
+  requestThresholdTimeframe: number;
+  currentTimeframeRequestCount: number;
+}
+
+export interface SyncDeps {
+  dynamo: DynamoDBClient;
+  tableName: string;
+  budget: BudgetStore;
+  autotask: AutotaskApi;
+  credentials: CredentialSource;
+  zoneFor: (connection: Connection) => Promise<string>;
+  log: Logger;
+  now?: () => number;
+}
+
+export type SyncOutcome =
+  | { status: 'synced'; total: number; usage: Usage; othersAdded: number; nextDueAt: number }
+  | { status: 'not-due' }
+  | { status: 'no-budget'; retryAt: number }
+  | { status: 'error'; message: string };
+
+/**
+ * How often the database's total is read: once a "minute" (a bucket: 1/60 of the window, one real
+ * minute for Autotask's hour) while usage is above 25 %, every five otherwise.
+ */
+export const syncPeriodMs = (
+  connection: Pick<Connection, 'windowSeconds' | 'limit'>,
+  total: number,
+): number => {
+  const bucketMs = geometry(connection.windowSeconds).bucketMs;
+  return total > connection.limit * 0.25 ? bucketMs : 5 * bucketMs;
+};
+
+const syncKey = (connectionId: string) => ({ pk: { S: `CONN#${connectionId}` }, sk: { S: 'SYNC' } });
+
+/**
+ * Reads ThresholdInformation (every integration's requests in Autotask's rolling window) and feeds
+ * other integrations' share into the budget:
+ * 1. claim the connection's turn with one conditional write (one caller at a time, at most once a period);
+ * 2. reserve the sync's own request like any other (critical ceiling) and call Autotask;
+ * 3. others = total - our own requests in the window; what is new since the last sync is added to
+ *    the current bucket, so it ages out with the window like our own calls.
+ */
+export const syncConnection = async (connection: Connection, deps: SyncDeps): Promise<SyncOutcome> => {
+  const now = deps.now ?? Date.now;
+  const start = now();
+  const provisionalDue = start + syncPeriodMs(connection, connection.limit);
+  if (!(await claim(deps, connection.connectionId, start, provisionalDue))) return { status: 'not-due' };
+
+  const grant = await deps.budget.reserve({
+    connectionId: connection.connectionId,
+    limit: connection.limit,
+    windowSeconds: connection.windowSeconds,
+    ceiling: ceilingFor(connection, 'critical'),
+    count: 1,
+  });
+  if (!grant.granted) {
+    await setDue(deps, connection.connectionId, grant.retryAt, {});
+    return { status: 'no-budget', retryAt: grant.retryAt };
+  }
+  emitMetric('CallsMade', 1, connection.connectionId);
+  let info: ThresholdInformation;
+  try {
+    const [credentials, zoneUrl] = await Promise.all([
+      deps.credentials.credentialsFor(connection),
+      deps.zoneFor(connection),
+    ]);
+    const reply = await deps.autotask.send(
+      zoneUrl,
+      credentials,
+      { method: 'GET', path: '/ThresholdInformation' },
+      { timeoutMs: 10_000 },
+    );
+    info = reply.body as ThresholdInformation;
+    if (typeof info?.currentTimeframeRequestCount !== 'number')
+      throw new Error('ThresholdInformation answer has no currentTimeframeRequestCount');
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof AutotaskError && err.kind === 'throttled')
+      emitMetric('Throttled429', 1, connection.connectionId);
+    deps.log.warn('ThresholdInformation sync failed', {
+      connectionId: connection.connectionId,
+      error: message,
+    });
+    return { status: 'error', message };
+  }
+
+  const total = info.currentTimeframeRequestCount;
+  const usage = await deps.budget.usage(connection.connectionId, connection.windowSeconds);
+  const othersNow = Math.max(0, total - usage.ours);
+  const othersAdded = Math.max(0, othersNow - usage.others);
+  const after =
+    othersAdded > 0
+      ? await deps.budget.addOthers(connection.connectionId, connection.windowSeconds, othersAdded)
+      : usage;
+  const nextDueAt = now() + syncPeriodMs(connection, total);
+  await setDue(deps, connection.connectionId, nextDueAt, {
+    total,
+    others: after.others,
+    ours: after.ours,
+    at: now(),
+  });
+  if (othersAdded > 0) emitMetric('OtherCalls', othersAdded, connection.connectionId);
+  deps.log.info('synced ThresholdInformation', {
+    connectionId: connection.connectionId,
+    total,
+    ours: after.ours,
+    others: after.others,
+    othersAdded,
+  });
+  return { status: 'synced', total, usage: after, othersAdded, nextDueAt };
+};
+
+const claim = async (deps: SyncDeps, connectionId: string, now: number, due: number): Promise<boolean> => {
+  try {
+    await deps.dynamo.send(
+      new UpdateItemCommand({
+        TableName: deps.tableName,
+        Key: syncKey(connectionId),
+        UpdateExpression: 'SET nextDueAt = :due, claimedAt = :now',
+        ConditionExpression: 'attribute_not_exists(nextDueAt) OR nextDueAt <= :now',
+        ExpressionAttributeValues: { ':due': { N: String(due) }, ':now': { N: String(now) } },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+};
+
+const setDue = async (
+  deps: SyncDeps,
+  connectionId: string,
+  due: number,
+  seen: { total?: number; others?: number; ours?: number; at?: number },
+): Promise<void> => {
+  const values: Record<string, { N: string }> = { ':due': { N: String(Math.round(due)) } };
+  const sets = ['nextDueAt = :due'];
+  for (const [name, value] of Object.entries(seen)) {
+    if (value === undefined) continue;
+    values[`:${name}`] = { N: String(value) };
+    sets.push(`last${name[0]?.toUpperCase()}${name.slice(1)} = :${name}`);
+  }
+  await deps.dynamo.send(
+    new UpdateItemCommand({
+      TableName: deps.tableName,
+      Key: syncKey(connectionId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeValues: values,
+    }),
+  );
+};

@@ -1,0 +1,92 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AutotaskSimulator, startAutotaskSimulator } from '#local/autotask-sim/index.ts';
+import { type Emulators, startEmulators } from '#local/emulators.ts';
+import { createResources } from '#local/resources.ts';
+import { AutotaskHttpClient } from '#shared/autotask/client.ts';
+import { DynamoBudgetStore } from '#shared/budget/dynamo-budget.ts';
+
+const user = { username: 'budget@msp.example', secret: 's3cret', integrationCode: 'BUDGET-TEST' };
+let emulators: Emulators;
+let dynamo: DynamoDBClient;
+let tableName: string;
+let sim: AutotaskSimulator;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  tableName = (await createResources(emulators, { prefix: 'budget-test' })).tableName;
+  dynamo = new DynamoDBClient({
+    region: emulators.region,
+    endpoint: emulators.endpoints.dynamodb,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  sim = await startAutotaskSimulator({
+    limit: 100,
+    windowSeconds: 12,
+    latencyScale: 0,
+    threadLimit: 1000,
+    users: [user],
+  });
+});
+
+afterAll(async () => {
+  dynamo?.destroy();
+  await sim?.stop();
+  await emulators?.stop();
+});
+
+describe('reserving budget in DynamoDB', () => {
+  it('grants exactly the ceiling to 250 concurrent reservations from 25 workers', async () => {
+    const workers = Array.from({ length: 25 }, () => new DynamoBudgetStore(dynamo, tableName));
+    const request = { connectionId: 'race', limit: 200, windowSeconds: 3600, ceiling: 160, count: 1 };
+    const outcomes = await Promise.all(
+      workers.flatMap((worker) => Array.from({ length: 10 }, () => worker.reserve(request))),
+    );
+    const granted = outcomes.filter((o) => o.granted).length;
+    expect(granted).toBe(160);
+    const refused = outcomes.filter((o) => !o.granted);
+    expect(refused).toHaveLength(90);
+    // every refusal says when room opens: when the bucket of the first grants leaves the window
+    for (const o of refused) if (!o.granted) expect(o.retryAt).toBeGreaterThan(Date.now() + 3_500_000);
+    expect((await workers[0]!.usage('race', 3600)).ours).toBe(160);
+  });
+
+  it('never lets two bursts on either side of a window boundary exceed the ceiling in any rolling window', async () => {
+    const windowSeconds = 12;
+    const ceiling = 80;
+    const client = new AutotaskHttpClient({ zoneDiscoveryUrl: sim.zoneDiscoveryUrl });
+    const zone = await client.discoverZone(user.username);
+    const workers = Array.from({ length: 8 }, () => new DynamoBudgetStore(dynamo, tableName));
+    let granted = 0;
+    let refused = 0;
+    const burst = async (size: number) => {
+      await Promise.all(
+        Array.from({ length: size }, async (_, i) => {
+          const outcome = await workers[i % workers.length]!.reserve({
+            connectionId: 'roll',
+            limit: 100,
+            windowSeconds,
+            ceiling,
+            count: 1,
+          });
+          if (!outcome.granted) {
+            refused++;
+            return;
+          }
+          granted++;
+          await client.send(zone, user, { method: 'GET', path: `/Tickets/${1 + (i % 50)}` });
+        }),
+      );
+    };
+    // Align the first burst with the end of a clock window: a fixed-window counter would reset next.
+    const boundary = Math.ceil(Date.now() / 12_000) * 12_000 + 12_000;
+    await new Promise((resolve) => setTimeout(resolve, boundary - Date.now() - 1500));
+    await burst(ceiling);
+    await new Promise((resolve) => setTimeout(resolve, boundary - Date.now() + 500));
+    await burst(ceiling);
+    expect(granted).toBe(ceiling);
+    expect(refused).toBe(ceiling);
+    expect(sim.maxInRollingWindow({ source: 'ours' })).toBeLessThanOrEqual(ceiling);
+    expect(sim.calls({ source: 'ours' }).filter((c) => c.status === 429)).toHaveLength(0);
+  });
+});
