@@ -7,6 +7,7 @@ import { envNames } from '#shared/config/resources.ts';
 import { CachedConnections } from '#shared/connections/cached-store.ts';
 import { SecretsManagerCredentials } from '#shared/connections/credentials.ts';
 import { DynamoConnectionStore } from '#shared/connections/store.ts';
+import { DynamoExecutionStore } from '#shared/jobs/executions.ts';
 import { SqsJobQueue } from '#shared/jobs/queue.ts';
 import type { RunJobDeps } from '#shared/jobs/run-job.ts';
 import { logger } from '#shared/observability/logger.ts';
@@ -29,6 +30,7 @@ export const buildWorkerDeps = (): RunJobDeps => {
       results: requireEnv(envNames.resultsQueueUrl),
       deadLetter: requireEnv(envNames.deadLetterQueueUrl),
     }),
+    executions: new DynamoExecutionStore(dynamo, tableName),
     matchPath,
     log: logger.child({ function: 'worker' }),
   };

@@ -20,6 +20,7 @@ import {
   trustworthyAt,
   usedAt,
 } from '#shared/budget/window.ts';
+import type { Priority } from '#shared/jobs/schema.ts';
 
 export interface ReserveRequest {
   connectionId: string;
@@ -29,6 +30,10 @@ export interface ReserveRequest {
   ceiling: number;
   /** Requests to reserve (normally 1: one per HTTP request). */
   count: number;
+  /** For the hourly usage report (default 'normal'). */
+  priority?: Priority;
+  /** May reserve while the connection sleeps (critical work, by default). */
+  allowWhileAsleep?: boolean;
   /** Take one of the endpoint's thread slots in the same write (Autotask allows 3 in flight). */
   thread?: { endpoint: string; slots: number; leaseMs: number; held?: ThreadLease };
 }
@@ -42,6 +47,7 @@ export interface ThreadLease {
 export type ReserveOutcome =
   | { granted: true; bucket: number; left: number; lease?: ThreadLease }
   | { granted: false; reason: 'budget' | 'blocked'; retryAt: number; retryBucket: number; used: number }
+  | { granted: false; reason: 'asleep'; retryAt: number }
   | { granted: false; reason: 'thread-slot'; retryAt: number };
 
 export interface Usage {
@@ -59,6 +65,12 @@ export interface BudgetStore {
   /** A 429 says the window is full whatever we counted: nobody reserves before `until`. */
   block(connectionId: string, until: number): Promise<void>;
   usage(connectionId: string, windowSeconds: number): Promise<Usage>;
+  /** The operators' state machine puts the connection to sleep (only critical work reserves) or wakes it. */
+  setAsleep(connectionId: string, asleep: boolean): Promise<void>;
+  /** A consistent read of the whole budget item (status, usage report). */
+  snapshot(connectionId: string, windowSeconds: number): Promise<BudgetSnapshot>;
+  /** Writes throttle counts still held in memory if they are older than `maxAgeMs`. */
+  flushCounters(maxAgeMs?: number): Promise<void>;
 }
 
 export interface BudgetDeps {
@@ -74,6 +86,11 @@ const leaseAttr = (endpoint: string, slot: number) => `l${slot}_${endpoint.repla
 const PRUNE_AGE = 2 * SPAN;
 const PRUNE_BATCH = 40;
 const MAX_ROUNDS = 6;
+/** While asleep, waiting jobs look again this often: a wake-up is noticed within 30 s. */
+const ASLEEP_RECHECK_MS = 20_000;
+const ASLEEP_CACHE_MS = 5_000;
+const HOUR_MS = 3_600_000;
+export const hourOf = (at: number): number => Math.floor(at / HOUR_MS);
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
 /**
@@ -85,6 +102,8 @@ export class DynamoBudgetStore implements BudgetStore {
   private readonly cache = new Map<string, BudgetSnapshot>();
   /** Jobs this process already sent to wait, per connection and bucket: spreads a backlog's return. */
   private readonly promised = new Map<string, Map<number, number>>();
+  /** Jobs this process throttled and has not yet counted in DynamoDB, per connection. */
+  private readonly pendingThrottles = new Map<string, { count: number; since: number }>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -118,6 +137,7 @@ export class DynamoBudgetStore implements BudgetStore {
           refreshed = true;
           continue;
         }
+        this.noteThrottled(request.connectionId);
         const retryBucket = bucketOf(g, snap.blockedUntil) + 1;
         return {
           granted: false,
@@ -126,6 +146,15 @@ export class DynamoBudgetStore implements BudgetStore {
           retryBucket,
           used: usedAt(snap, c),
         };
+      }
+      if (snap.asleep && !request.allowWhileAsleep) {
+        if (now - snap.readAt > ASLEEP_CACHE_MS && !refreshed) {
+          snap = await this.read(request.connectionId, g);
+          refreshed = true;
+          continue;
+        }
+        this.noteThrottled(request.connectionId);
+        return { granted: false, reason: 'asleep', retryAt: now + ASLEEP_RECHECK_MS };
       }
       if (usedAt(snap, c) + request.count > request.ceiling) {
         if (!refreshed && !trustworthyAt(snap, c)) {
@@ -199,9 +228,10 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(connectionId),
-          UpdateExpression: 'SET blockedUntil = :until',
+          UpdateExpression: 'SET blockedUntil = :until, #refused = if_not_exists(#refused, :zero) + :one',
           ConditionExpression: 'attribute_not_exists(blockedUntil) OR blockedUntil < :until',
-          ExpressionAttributeValues: { ':until': n(until) },
+          ExpressionAttributeNames: { '#refused': `x${hourOf(this.now())}` },
+          ExpressionAttributeValues: { ':until': n(until), ':zero': n(0), ':one': n(1) },
         }),
       );
     } catch (err) {
@@ -215,6 +245,46 @@ export class DynamoBudgetStore implements BudgetStore {
     const g = geometry(windowSeconds);
     const snap = await this.read(connectionId, g);
     return usageOf(snap, bucketOf(g, snap.readAt));
+  }
+
+  async setAsleep(connectionId: string, asleep: boolean): Promise<void> {
+    await this.dynamo.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key(connectionId),
+        UpdateExpression: asleep ? 'SET asleep = :one' : 'REMOVE asleep',
+        ...(asleep ? { ExpressionAttributeValues: { ':one': n(1) } } : {}),
+      }),
+    );
+    const cached = this.cache.get(connectionId);
+    if (cached) cached.asleep = asleep;
+  }
+
+  async snapshot(connectionId: string, windowSeconds: number): Promise<BudgetSnapshot> {
+    return this.read(connectionId, geometry(windowSeconds));
+  }
+
+  async flushCounters(maxAgeMs = 30_000): Promise<void> {
+    const now = this.now();
+    for (const [connectionId, pending] of [...this.pendingThrottles]) {
+      if (now - pending.since < maxAgeMs) continue;
+      this.pendingThrottles.delete(connectionId);
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(connectionId),
+          UpdateExpression: 'SET #throttled = if_not_exists(#throttled, :zero) + :count',
+          ExpressionAttributeNames: { '#throttled': `t${hourOf(now)}` },
+          ExpressionAttributeValues: { ':zero': n(0), ':count': n(pending.count) },
+        }),
+      );
+    }
+  }
+
+  private noteThrottled(connectionId: string): void {
+    const pending = this.pendingThrottles.get(connectionId);
+    if (pending) pending.count++;
+    else this.pendingThrottles.set(connectionId, { count: 1, since: this.now() });
   }
 
   /** The latest copy this process holds (for status and tests); undefined before the first read. */
@@ -259,7 +329,11 @@ export class DynamoBudgetStore implements BudgetStore {
     slot: string | undefined,
   ): Promise<ReserveOutcome | undefined> {
     const bound = request.ceiling - request.count + prefix(snap, c - SPAN);
-    const names: Record<string, string> = { '#end': endAttr(c), '#ttl': 'ttl' };
+    const names: Record<string, string> = {
+      '#end': endAttr(c),
+      '#ttl': 'ttl',
+      '#calls': `h${hourOf(now)}_${request.priority ?? 'normal'}`,
+    };
     const values: Record<string, AttributeValue> = {
       ':zero': n(0),
       ':k': n(request.count),
@@ -271,11 +345,19 @@ export class DynamoBudgetStore implements BudgetStore {
       'cum = if_not_exists(cum, :zero) + :k',
       '#end = if_not_exists(cum, :zero) + :k',
       '#ttl = :ttl',
+      '#calls = if_not_exists(#calls, :zero) + :k',
     ];
     const conditions = [
       '(attribute_not_exists(cum) OR cum <= :bound)',
       '(attribute_not_exists(blockedUntil) OR blockedUntil <= :now)',
     ];
+    if (!request.allowWhileAsleep) conditions.push('(attribute_not_exists(asleep) OR asleep = :zero)');
+    const pending = this.pendingThrottles.get(request.connectionId);
+    if (pending && pending.count > 0) {
+      names['#throttled'] = `t${hourOf(now)}`;
+      values[':throttled'] = n(pending.count);
+      sets.push('#throttled = if_not_exists(#throttled, :zero) + :throttled');
+    }
     let lease: ThreadLease | undefined;
     if (slot && request.thread) {
       const value = (now + request.thread.leaseMs) * 1000 + Math.floor(Math.random() * 1000);
@@ -317,6 +399,7 @@ export class DynamoBudgetStore implements BudgetStore {
       );
       const fresh = decode(out.Attributes, now, c);
       this.cache.set(request.connectionId, fresh);
+      if (pending) this.pendingThrottles.delete(request.connectionId);
       return {
         granted: true,
         bucket: c,
@@ -350,6 +433,7 @@ export class DynamoBudgetStore implements BudgetStore {
     };
     const retryBucket = nextRoom(snap, c, request.count, request.ceiling, aheadOf) ?? c + SPAN;
     promised.set(retryBucket, (promised.get(retryBucket) ?? 0) + request.count);
+    this.noteThrottled(request.connectionId);
     return {
       granted: false,
       reason: 'budget',
@@ -395,6 +479,8 @@ export const decode = (
     else if (/^e\d+$/.test(name)) snap.ends.set(Number(name.slice(1)), num);
     else if (/^o\d+$/.test(name)) snap.others.set(Number(name.slice(1)), num);
     else if (/^l\d+_/.test(name)) snap.leases.set(name, num);
+    else if (name === 'asleep') snap.asleep = num > 0;
+    else if (/^(h\d+_[a-z]+|t\d+|x\d+)$/.test(name)) snap.hourly.set(name, num);
   }
   return snap;
 };

@@ -50,6 +50,11 @@ export interface BudgetSnapshot {
   leases: Map<string, number>;
   /** A 429 from Autotask blocks every reservation until then (ms). */
   blockedUntil: number;
+  /** The connection sleeps (operators' state machine): only critical work may reserve. */
+  asleep: boolean;
+  /** Per clock hour counters for the usage report: `h<hour>_<priority>` calls, `t<hour>` jobs
+   *  throttled, `x<hour>` 429s received. Hour = floor(ms / 3,600,000). */
+  hourly: Map<string, number>;
   /** When this copy was read (ms) and in which bucket. */
   readAt: number;
   readBucket: number;
@@ -62,6 +67,8 @@ export const emptySnapshot = (readAt: number, readBucket: number): BudgetSnapsho
   pre: 0,
   leases: new Map(),
   blockedUntil: 0,
+  asleep: false,
+  hourly: new Map(),
   readAt,
   readBucket,
 });

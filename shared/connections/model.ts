@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Priority } from '#shared/jobs/schema.ts';
 
 /**
@@ -29,6 +29,8 @@ export const connectionSettingsSchema = z
     ceilings: ceilingsSchema.default({ bulk: 0.6, normal: 0.8, critical: 0.95 }),
     thresholds: thresholdsSchema.default({ warn: 0.75, sleep: 0.9, resume: 0.7 }),
     alertRecipients: z.array(z.email()).max(50).default([]),
+    /** While the connection sleeps, critical jobs may still spend up to their ceiling. */
+    criticalWhileAsleep: z.boolean().default(true),
     /** Zone URL (`.../atservicesrest/`), normally found by zone discovery and cached here. */
     zoneUrl: z.url().optional(),
   })

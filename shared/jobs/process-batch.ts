@@ -47,6 +47,9 @@ export const processBatch = async (
       }
     }
   } finally {
+    await deps.budget
+      .flushCounters()
+      .catch((err) => deps.log.warn('could not write throttle counters', { error: err }));
     await session
       .releaseAll(deps.budget)
       .catch((err) => deps.log.warn('could not release thread slots', { error: err }));

@@ -27,4 +27,5 @@ export type DeadLetterReason =
   | 'connection-disabled'
   | 'expired'
   | 'autotask-unavailable'
+  | 'outcome-unknown'
   | 'configuration-error';

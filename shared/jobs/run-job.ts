@@ -5,6 +5,7 @@ import type { CachedConnections } from '#shared/connections/cached-store.ts';
 import type { CredentialSource } from '#shared/connections/credentials.ts';
 import { type Connection, ceilingFor } from '#shared/connections/model.ts';
 import { AutotaskError, ConfigError, errorMessage, ValidationError } from '#shared/errors.ts';
+import type { ExecutionStore } from '#shared/jobs/executions.ts';
 import type { JobMeta, JobQueue } from '#shared/jobs/queue.ts';
 import type { DeadLetterReason, JobResult } from '#shared/jobs/result.ts';
 import { type Job, parseJob } from '#shared/jobs/schema.ts';
@@ -17,6 +18,8 @@ export interface RunJobDeps {
   budget: BudgetStore;
   autotask: AutotaskApi;
   queue: JobQueue;
+  /** Remembers writes so a redelivered job never writes twice (omit to disable, e.g. in benchmarks of reads). */
+  executions?: ExecutionStore;
   matchPath: (method: string, path: string) => { template: string; endpoint: string } | { error: string };
   log: Logger;
   now?: () => number;
@@ -26,6 +29,8 @@ export interface RunJobDeps {
   callTimeoutMs?: number;
   /** Executions on Autotask/network faults before the job is dead-lettered. */
   maxAttempts?: number;
+  /** Autotask answered 429 / "threshold exceeded": the connection's state machine puts it to sleep. */
+  onThrottled429?: (connection: Connection) => Promise<void>;
 }
 
 export interface IncomingJob {
@@ -147,6 +152,7 @@ export const runJob = async (
     const grant = await reserveWithPatience(
       deps,
       connection,
+      job.priority,
       ceiling,
       route.endpoint,
       session.leases.get(leaseKey),
@@ -161,6 +167,24 @@ export const runJob = async (
     if (grant.lease) session.leases.set(leaseKey, grant.lease);
     emitMetric('BudgetLeft', grant.left, connection.connectionId);
     calls++;
+    if (page === 1 && isWrite(job) && deps.executions) {
+      const claim = await deps.executions.claim(connection.connectionId, job.jobId);
+      if (claim.state === 'done') {
+        await deps.queue.publishResult(claim.result, job.replyTo);
+        log.info('job already executed: republished its recorded result', { status: claim.result.status });
+        return claim.result.status;
+      }
+      if (claim.state === 'in-flight') {
+        if (now() - claim.since < timeoutMs + 60_000) {
+          // another delivery of the same message is running it right now: look again later
+          await deps.queue.delay(body, 30, meta);
+          return 'waiting';
+        }
+        const why =
+          'a worker stopped after sending this write and before recording its answer; it is not sent twice';
+        return deadLetter(deps, body, 'outcome-unknown', why, meta, log);
+      }
+    }
     emitMetric('CallsMade', 1, connection.connectionId);
     try {
       reply = await deps.autotask.send(zoneUrl, credentials, call, { timeoutMs });
@@ -195,6 +219,7 @@ export const runJob = async (
     ...(truncated ? { truncated: true } : {}),
     ...(truncated && (reply?.nextPage ?? call) ? { nextPage: reply?.nextPage ?? call } : {}),
   };
+  if (isWrite(job)) await deps.executions?.complete(connection.connectionId, job.jobId, result);
   await deps.queue.publishResult(result, job.replyTo);
   emitMetric('JobsSucceeded', 1, job.connectionId);
   log.info('job succeeded', { calls, httpStatus: result.httpStatus, waitedMs: result.waitedMs, truncated });
@@ -205,6 +230,7 @@ export const runJob = async (
 const reserveWithPatience = async (
   deps: RunJobDeps,
   connection: Connection,
+  priority: Job['priority'],
   ceiling: number,
   endpoint: string,
   held: ThreadLease | undefined,
@@ -220,6 +246,8 @@ const reserveWithPatience = async (
       windowSeconds: connection.windowSeconds,
       ceiling,
       count: 1,
+      priority,
+      allowWhileAsleep: priority === 'critical' && connection.criticalWhileAsleep,
       thread: { endpoint, slots: THREAD_SLOTS, leaseMs: timeoutMs + 5_000, ...(held ? { held } : {}) },
     });
     if (outcome.granted || outcome.retryAt > deadline) return outcome;
@@ -260,7 +288,9 @@ const wait = async (
   const at =
     grant.reason === 'thread-slot'
       ? grant.retryAt + Math.floor(random() * 1000)
-      : grant.retryAt + jitterFor(job.priority, g.bucketMs, g.tailMs, random);
+      : grant.reason === 'asleep'
+        ? grant.retryAt + Math.floor(random() * 10_000)
+        : grant.retryAt + jitterFor(job.priority, g.bucketMs, g.tailMs, random);
   const next: JobMeta = { ...meta, throttles: meta.throttles + 1 };
   await waitLonger(deps, body, next, at);
   emitMetric('JobsThrottled', 1, connection.connectionId);
@@ -319,11 +349,24 @@ interface FailureContext {
 const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext): Promise<JobOutcome> => {
   const { err, job, connection, meta, body, log } = ctx;
   const now = (deps.now ?? Date.now)();
+  const write = isWrite(job);
+  const unknownOutcome = write && (err.kind === 'timeout' || err.kind === 'network');
+  // Autotask refused or failed the write without applying it: a later attempt may send it again.
+  if (
+    write &&
+    !unknownOutcome &&
+    (err.retryable || err.kind === 'throttled' || err.kind === 'thread-limit')
+  ) {
+    await deps.executions?.abandon(connection.connectionId, job.jobId);
+  }
   if (err.kind === 'throttled') {
     // Autotask says the window is full whatever we counted: nobody reserves until the oldest bucket ages out.
     const g = geometry(connection.windowSeconds);
     const until = bucketStart(g, Math.floor((now * 60) / g.windowMs) + 1);
     await deps.budget.block(connection.connectionId, until);
+    await deps
+      .onThrottled429?.(connection)
+      .catch((e) => log.error('could not put the connection to sleep', { error: e }));
     emitMetric('Throttled429', 1, connection.connectionId);
     log.warn('Autotask refused a request: threshold exceeded', { status: err.status, errors: err.errors });
     return wait(
@@ -348,8 +391,7 @@ const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext): Promi
       log,
     );
   }
-  const isWrite = job.request.method !== 'GET' && !job.request.path.toLowerCase().includes('/query');
-  if (err.retryable && !(isWrite && err.kind === 'timeout')) return retryLater(deps, body, meta, err, log);
+  if (err.retryable && !unknownOutcome) return retryLater(deps, body, meta, err, log);
   const result: JobResult = {
     jobId: job.jobId,
     connectionId: job.connectionId,
@@ -357,10 +399,9 @@ const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext): Promi
     httpStatus: err.status ?? null,
     error: {
       kind: err.kind,
-      message:
-        isWrite && err.kind === 'timeout'
-          ? `${err.message}; the write may or may not have been applied, so it was not retried`
-          : err.message,
+      message: unknownOutcome
+        ? `${err.message}; the write may or may not have been applied, so it was not retried`
+        : err.message,
       ...(err.errors.length ? { errors: err.errors } : {}),
     },
     calls: ctx.calls,
@@ -368,11 +409,16 @@ const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext): Promi
     waitedMs: Math.max(0, now - meta.firstSeenAt),
     completedAt: new Date(now).toISOString(),
   };
+  if (write) await deps.executions?.complete(connection.connectionId, job.jobId, result);
   await deps.queue.publishResult(result, job.replyTo);
   emitMetric('JobsFailed', 1, connection.connectionId);
   log.info('job failed', { httpStatus: result.httpStatus, error: result.error });
   return 'failed';
 };
+
+/** Writes change Autotask; POST queries (`/query`, `/query/count`) only read. */
+const isWrite = (job: Job): boolean =>
+  job.request.method !== 'GET' && !/\/query(\/count)?$/i.test(job.request.path);
 
 const deadLetter = async (
   deps: RunJobDeps,

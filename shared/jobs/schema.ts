@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '#shared/errors.ts';
 
 /** The job contract (README "Job format"). Validated on every path in: SQS, POST /jobs, webhooks. */

@@ -6,7 +6,8 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 const configured = (process.env.LOG_LEVEL ?? 'info').toLowerCase() as Level;
-let threshold = order[configured] ?? order.info;
+let threshold =
+  (configured as string) === 'silent' ? Number.POSITIVE_INFINITY : (order[configured] ?? order.info);
 let sink: (line: string) => void = (line) => process.stdout.write(`${line}\n`);
 
 export interface Logger {

@@ -1,0 +1,70 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import { envNames, WORKER_TIMEOUT_SECONDS, workerEventSource } from '#shared/config/resources.ts';
+import type { LogLevel } from '../config.ts';
+import type { Alerts } from './alerts.ts';
+import { entryPath, GovernorFunction } from './governor-function.ts';
+import type { Queues } from './queues.ts';
+
+export interface WorkerProps {
+  readonly table: ITable;
+  readonly queues: Queues;
+  readonly alerts: Alerts;
+  readonly connectionSecretPrefix: string;
+  readonly replyQueueArns: readonly string[];
+  readonly zoneDiscoveryUrl: string;
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+  readonly logRetentionDays: number;
+  readonly logLevel: LogLevel;
+}
+
+/**
+ * The worker: consumes the jobs and delay queues (partial batch responses), reserves budget,
+ * calls Autotask, and sends results, waits and dead letters. Each event source has its own maximum
+ * concurrency, so a backlog returning from the delay queue cannot starve fresh jobs.
+ */
+export class Worker extends Construct {
+  public readonly fn: GovernorFunction;
+  public readonly jobsSource: SqsEventSource;
+  public readonly delaySource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: WorkerProps) {
+    super(scope, id);
+    const { queues } = props;
+    this.fn = new GovernorFunction(this, 'Function', {
+      entry: entryPath('worker'),
+      description: 'autotask-governor worker: governed Autotask calls from the jobs and delay queues',
+      timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
+      // CPU scales with memory: 512 MB keeps TLS handshakes and cold starts short for an I/O-bound worker.
+      memorySize: 512,
+      logRetentionDays: props.logRetentionDays,
+      logLevel: props.logLevel,
+      environment: { [envNames.zoneDiscoveryUrl]: props.zoneDiscoveryUrl },
+    })
+      .bindTable(props.table)
+      .bindQueue(envNames.delayQueueUrl, queues.delay)
+      .bindQueue(envNames.resultsQueueUrl, queues.results)
+      .bindQueue(envNames.deadLetterQueueUrl, queues.deadLetter)
+      .allowReplyQueues(props.replyQueueArns)
+      .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:GetSecretValue'])
+      .bindSender(props.alerts);
+    // Part of the worker's environment contract; it only receives from this queue (event source), never sends.
+    this.fn.addEnvironment(envNames.jobsQueueUrl, queues.jobs.queueUrl);
+
+    const source = {
+      batchSize: props.batchSize,
+      maxConcurrency: props.maxConcurrency,
+      reportBatchItemFailures: true,
+      ...(workerEventSource.maxBatchingWindowSeconds > 0
+        ? { maxBatchingWindow: Duration.seconds(workerEventSource.maxBatchingWindowSeconds) }
+        : {}),
+    };
+    this.jobsSource = new SqsEventSource(queues.jobs, source);
+    this.delaySource = new SqsEventSource(queues.delay, source);
+    this.fn.addEventSource(this.jobsSource);
+    this.fn.addEventSource(this.delaySource);
+  }
+}

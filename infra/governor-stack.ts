@@ -1,0 +1,133 @@
+import { type App, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { envNames } from '#shared/config/resources.ts';
+import { type GovernorConfig, loadConfig } from './config.ts';
+import { Alerts } from './constructs/alerts.ts';
+import { API_ENV, Api } from './constructs/api.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { Queues } from './constructs/queues.ts';
+import { Secrets } from './constructs/secrets.ts';
+import { Sync } from './constructs/sync.ts';
+import { Tables } from './constructs/tables.ts';
+import { Worker } from './constructs/worker.ts';
+
+/** Default admin recipients of alert e-mails, added by the functions to each connection's own list. */
+export const ALERT_RECIPIENTS_ENV = 'ALERT_RECIPIENTS';
+
+export interface GovernorStackProps extends StackProps {
+  readonly config: GovernorConfig;
+}
+
+/**
+ * The whole product in one environment-agnostic stack (no account/region lookups, so `cdk synth`
+ * works offline and the same template deploys anywhere the MSP runs `cdk deploy`).
+ */
+export class GovernorStack extends Stack {
+  public readonly tables: Tables;
+  public readonly queues: Queues;
+  public readonly secrets: Secrets;
+  public readonly alerts: Alerts;
+  public readonly worker: Worker;
+  public readonly sync: Sync;
+  public readonly api: Api;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: GovernorStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const common = { logRetentionDays: config.logRetentionDays, logLevel: config.logLevel };
+
+    this.tables = new Tables(this, 'Tables');
+    this.queues = new Queues(this, 'Queues', { stage: config.stage });
+    this.secrets = new Secrets(this, 'Secrets', { stage: config.stage });
+    this.alerts = new Alerts(this, 'Alerts', {
+      senderEmail: config.senderEmail,
+      createSenderIdentity: config.createSenderIdentity,
+      alertRecipients: config.alertRecipients,
+    });
+    const { table } = this.tables;
+    const { connectionSecretPrefix } = this.secrets;
+
+    this.worker = new Worker(this, 'Worker', {
+      ...common,
+      table,
+      queues: this.queues,
+      alerts: this.alerts,
+      connectionSecretPrefix,
+      replyQueueArns: config.replyQueueArns,
+      zoneDiscoveryUrl: config.zoneDiscoveryUrl,
+      batchSize: config.workerBatchSize,
+      maxConcurrency: config.workerMaxConcurrency,
+    });
+    this.sync = new Sync(this, 'Sync', {
+      ...common,
+      table,
+      delayQueue: this.queues.delay,
+      alerts: this.alerts,
+      connectionSecretPrefix,
+      zoneDiscoveryUrl: config.zoneDiscoveryUrl,
+    });
+    this.api = new Api(this, 'Api', {
+      ...common,
+      table,
+      jobsQueue: this.queues.jobs,
+      delayQueue: this.queues.delay,
+      alerts: this.alerts,
+      wakeLinkSecret: this.secrets.wakeLinkSecret,
+      connectionSecretPrefix,
+      throttleRate: config.apiThrottleRate,
+      throttleBurst: config.apiThrottleBurst,
+      corsOrigins: config.corsOrigins,
+    });
+
+    for (const fn of [this.worker.fn, this.sync.fn, this.api.fn]) {
+      // The API's endpoint depends on its id only (not on its routes or the function), so every
+      // function can know it without a dependency cycle: alert e-mails link to it.
+      fn.addEnvironment(API_ENV.publicApiUrl, this.api.url);
+      if (config.alertRecipients.length > 0)
+        fn.addEnvironment(ALERT_RECIPIENTS_ENV, config.alertRecipients.join(','));
+    }
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stage: config.stage,
+      queues: this.queues,
+      worker: this.worker.fn,
+      sync: this.sync.fn,
+      api: this.api.fn,
+      alarmEmail: config.alarmEmail,
+    });
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('ApiUrl', this.api.url, 'Operators API base URL (routes need Authorization: Bearer <token>)');
+    output('JobsQueueUrl', this.queues.jobs.queueUrl, 'Integrations send jobs here');
+    output('JobsQueueArn', this.queues.jobs.queueArn, "For integrations' sqs:SendMessage permission");
+    output('DelayQueueUrl', this.queues.delay.queueUrl, 'Throttled jobs wait here');
+    output('ResultsQueueUrl', this.queues.results.queueUrl, 'Results of jobs without replyTo');
+    output('DeadLetterQueueUrl', this.queues.deadLetter.queueUrl, 'Jobs that cannot run, with the reason');
+    output('TableName', table.tableName, `DynamoDB table (${envNames.tableName})`);
+    output(
+      'ConnectionSecretsPrefix',
+      connectionSecretPrefix,
+      "Create each connection's Autotask secret under this name prefix",
+    );
+    output('DashboardName', this.monitoring.dashboardName, 'CloudWatch dashboard');
+    output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
+    output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'Subscribe to receive alarms');
+  }
+}
+
+/**
+ * Builds the governor on an app: validated configuration from the app's context, the stack, and
+ * cdk-nag's AWS Solutions checks (findings fail synth). Throws ConfigError for bad context.
+ */
+export const addGovernor = (app: App): GovernorStack => {
+  const config = loadConfig((key) => app.node.tryGetContext(key));
+  const stack = new GovernorStack(app, `AutotaskGovernor-${config.stage}`, {
+    config,
+    description: `autotask-governor (${config.stage}): keeps every integration of an Autotask database under its API cap`,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return stack;
+};

@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { matchPath } from '#shared/autotask/paths.ts';
+import type { AutotaskApi, AutotaskCall } from '#shared/autotask/types.ts';
+import type { BudgetStore, ReserveOutcome } from '#shared/budget/dynamo-budget.ts';
+import type { Connection } from '#shared/connections/model.ts';
+import { AutotaskError } from '#shared/errors.ts';
+import type { Claim, ExecutionStore } from '#shared/jobs/executions.ts';
+import type { JobMeta, JobQueue } from '#shared/jobs/queue.ts';
+import type { DeadLetterReason, JobResult } from '#shared/jobs/result.ts';
+import { type RunJobDeps, runJob, WorkerSession } from '#shared/jobs/run-job.ts';
+import { logger } from '#shared/observability/logger.ts';
+import { configureMetrics } from '#shared/observability/metrics.ts';
+
+configureMetrics({ enabled: false });
+const NOW = 1_800_000_000_000;
+
+const connection: Connection = {
+  connectionId: 'c1',
+  apiUser: 'api@msp.example',
+  integrationCode: 'CODE',
+  secretRef: 'ref',
+  enabled: true,
+  limit: 100,
+  windowSeconds: 60,
+  ceilings: { bulk: 0.6, normal: 0.8, critical: 0.95 },
+  thresholds: { warn: 0.75, sleep: 0.9, resume: 0.7 },
+  alertRecipients: [],
+  criticalWhileAsleep: true,
+  zoneUrl: 'http://zone.example/atservicesrest/',
+  createdAt: '',
+  updatedAt: '',
+};
+
+/** In-memory stand-ins for the ports (the SQS/DynamoDB adapters are exercised by the integration tests). */
+const harness = (
+  opts: { grants?: ReserveOutcome[]; answers?: Array<unknown | AutotaskError>; claim?: Claim } = {},
+) => {
+  const delayed: Array<{ seconds: number; meta: JobMeta }> = [];
+  const dead: Array<{ reason: DeadLetterReason; error: string }> = [];
+  const results: JobResult[] = [];
+  const sent: AutotaskCall[] = [];
+  const blocked: number[] = [];
+  const executions: string[] = [];
+  const grants = [...(opts.grants ?? [])];
+  const answers = [...(opts.answers ?? [{ item: { id: 1 } }])];
+  const budget = {
+    reserve: async () => grants.shift() ?? { granted: true, bucket: 1, left: 10 },
+    release: async () => {},
+    block: async (_: string, until: number) => {
+      blocked.push(until);
+    },
+    flushCounters: async () => {},
+  } as unknown as BudgetStore;
+  const autotask: AutotaskApi = {
+    discoverZone: async () => 'http://zone.example/atservicesrest/',
+    send: async (_zone, _creds, call) => {
+      sent.push(call);
+      const answer = answers.shift();
+      if (answer instanceof AutotaskError) throw answer;
+      return { status: 200, body: answer, nextPage: null };
+    },
+  };
+  const queue: JobQueue = {
+    delay: async (_body, seconds, meta) => {
+      delayed.push({ seconds, meta });
+    },
+    deadLetter: async (_body, reason, error) => {
+      dead.push({ reason, error });
+    },
+    publishResult: async (result) => {
+      results.push(result);
+    },
+  };
+  const execStore: ExecutionStore = {
+    claim: async () => {
+      executions.push('claim');
+      return opts.claim ?? { state: 'claimed' };
+    },
+    complete: async () => {
+      executions.push('complete');
+    },
+    abandon: async () => {
+      executions.push('abandon');
+    },
+  };
+  const deps: RunJobDeps = {
+    connections: { get: async (id) => (id === 'c1' ? connection : undefined), cacheZone: async () => {} },
+    credentials: { credentialsFor: async () => ({ username: 'u', secret: 's', integrationCode: 'CODE' }) },
+    budget,
+    autotask,
+    queue,
+    executions: execStore,
+    matchPath,
+    log: logger.child({}),
+    now: () => NOW,
+    random: () => 0.5,
+    sleep: async () => {},
+  };
+  return { deps, delayed, dead, results, sent, blocked, executions };
+};
+
+const meta: JobMeta = { attempts: 0, firstSeenAt: NOW - 1000, throttles: 0 };
+const job = (request: object, extra: object = {}) =>
+  JSON.stringify({ jobId: 'j1', connectionId: 'c1', request, ...extra });
+const run = (h: ReturnType<typeof harness>, body: string, m: JobMeta = meta) =>
+  runJob({ body, meta: m }, new WorkerSession(), h.deps);
+
+describe('runJob', () => {
+  it('waits on the delay queue until the bucket with room, without spending an attempt', async () => {
+    const h = harness({
+      grants: [{ granted: false, reason: 'budget', retryAt: NOW + 42_000, retryBucket: 9, used: 80 }],
+    });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/1' }))).toBe('waiting');
+    expect(h.sent).toHaveLength(0);
+    expect(h.delayed).toHaveLength(1);
+    // 42 s plus the normal band's jitter inside a 1 s bucket
+    expect(h.delayed[0]?.seconds).toBe(43);
+    expect(h.delayed[0]?.meta).toEqual({ attempts: 0, firstSeenAt: meta.firstSeenAt, throttles: 1 });
+  });
+
+  it('chains waits longer than 900 s with a not-before mark', async () => {
+    const h = harness({
+      grants: [{ granted: false, reason: 'budget', retryAt: NOW + 2_000_000, retryBucket: 9, used: 80 }],
+    });
+    await run(h, job({ method: 'GET', path: '/Tickets/1' }));
+    expect(h.delayed[0]?.seconds).toBe(900);
+    expect(h.delayed[0]?.meta.notBefore).toBeGreaterThanOrEqual(NOW + 2_000_000);
+  });
+
+  it('retries a 5xx with backoff and counts the attempt, then dead-letters after 5', async () => {
+    const h = harness({ answers: [new AutotaskError('server', 'Autotask 503', 503)] });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/1' }))).toBe('retrying');
+    expect(h.delayed[0]?.meta.attempts).toBe(1);
+    expect(h.delayed[0]?.seconds).toBeGreaterThanOrEqual(2);
+    const last = harness({ answers: [new AutotaskError('server', 'Autotask 503', 503)] });
+    expect(await run(last, job({ method: 'GET', path: '/Tickets/1' }), { ...meta, attempts: 4 })).toBe(
+      'dead-lettered',
+    );
+    expect(last.dead[0]?.reason).toBe('autotask-unavailable');
+  });
+
+  it('publishes a failed result for a 4xx and does not retry', async () => {
+    const h = harness({ answers: [new AutotaskError('client', 'Autotask 404', 404, ['not found'])] });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/9' }))).toBe('failed');
+    expect(h.results[0]).toMatchObject({
+      status: 'failed',
+      httpStatus: 404,
+      error: { kind: 'client', errors: ['not found'] },
+    });
+    expect(h.delayed).toHaveLength(0);
+  });
+
+  it('blocks the connection on a 429 and requeues without spending an attempt', async () => {
+    const h = harness({ answers: [new AutotaskError('throttled', 'threshold exceeded', 429)] });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/1' }))).toBe('waiting');
+    expect(h.blocked).toHaveLength(1);
+    expect(h.delayed[0]?.meta.attempts).toBe(0);
+  });
+
+  it('never retries a write whose outcome is unknown', async () => {
+    const h = harness({ answers: [new AutotaskError('timeout', 'timed out')] });
+    expect(await run(h, job({ method: 'POST', path: '/Tickets', body: { title: 'x' } }))).toBe('failed');
+    expect(h.results[0]?.error?.message).toMatch(/may or may not have been applied/);
+    expect(h.executions).toEqual(['claim', 'complete']);
+  });
+
+  it('republishes the recorded result of a write that already ran instead of writing again', async () => {
+    const recorded = { jobId: 'j1', status: 'succeeded' } as JobResult;
+    const h = harness({ claim: { state: 'done', result: recorded } });
+    expect(await run(h, job({ method: 'PATCH', path: '/Tickets', body: { id: 1 } }))).toBe('succeeded');
+    expect(h.sent).toHaveLength(0);
+    expect(h.results).toEqual([recorded]);
+  });
+
+  it('dead-letters a write a crashed worker may have sent, and does not send it again', async () => {
+    const h = harness({ claim: { state: 'in-flight', since: NOW - 600_000 } });
+    expect(await run(h, job({ method: 'POST', path: '/Tickets', body: { title: 'x' } }))).toBe(
+      'dead-lettered',
+    );
+    expect(h.dead[0]?.reason).toBe('outcome-unknown');
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('treats POST queries as reads (no execution record)', async () => {
+    const h = harness({ answers: [{ items: [], pageDetails: { count: 0 } }] });
+    expect(await run(h, job({ method: 'POST', path: '/Tickets/query', body: { filter: [] } }))).toBe(
+      'succeeded',
+    );
+    expect(h.executions).toEqual([]);
+  });
+
+  it('dead-letters expired jobs and unknown connections with their reasons', async () => {
+    const h = harness();
+    await run(h, job({ method: 'GET', path: '/Tickets/1' }, { expiresAt: new Date(NOW - 1).toISOString() }));
+    await run(
+      h,
+      JSON.stringify({ jobId: 'j2', connectionId: 'nope', request: { method: 'GET', path: '/Tickets/1' } }),
+    );
+    expect(h.dead.map((d) => d.reason)).toEqual(['expired', 'unknown-connection']);
+  });
+});
