@@ -31,6 +31,9 @@ export interface LocalGovernorOptions {
   connectionId?: string;
   connection?: Partial<ConnectionSettingsInput>;
   worker?: { batchSize?: number; maxConcurrency?: number };
+  /** How often the local stand-in for the EventBridge schedule runs the sync function (default: one
+   *  bucket of the seeded connection's window, i.e. every minute for a 60-minute window; 0 = never). */
+  syncIntervalMs?: number;
   /** Log level of the functions (default: silent, the demo prints its own progress). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -97,6 +100,20 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     }),
   );
 
+  const windowSeconds = options.connection?.windowSeconds ?? 3600;
+  const syncIntervalMs = options.syncIntervalMs ?? Math.max(250, (windowSeconds * 1000) / 60);
+  const sync = await import('#functions/sync/handler.ts');
+  let syncing: Promise<unknown> = Promise.resolve();
+  const scheduleEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+  const syncTimer =
+    syncIntervalMs > 0
+      ? setInterval(() => {
+          syncing = syncing
+            .then(() => sync.handler(scheduleEvent as never, {} as never))
+            .catch(() => undefined);
+        }, syncIntervalMs)
+      : undefined;
+
   const sqs = new SQSClient({ region: emulators.region, endpoint: emulators.endpoints.sqs });
   const sendJobs = async (jobs: Array<JobInput | string>) => {
     for (let i = 0; i < jobs.length; i += 10) {
@@ -147,6 +164,8 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     sendJobs,
     drain,
     stop: async () => {
+      if (syncTimer) clearInterval(syncTimer);
+      await syncing;
       await Promise.all(pollers.map((p) => p.stop()));
       sqs.destroy();
       await simulator.stop();

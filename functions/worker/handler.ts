@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildWorkerDeps } from '#functions/worker/deps.ts';
 import { processBatch } from '#shared/jobs/process-batch.ts';
 import { logger } from '#shared/observability/logger.ts';
@@ -20,6 +20,7 @@ const run = (event: SQSEvent, context: Context) =>
     () => context.getRemainingTimeInMillis(),
   );
 
+// The middleware turns the settled results into Lambda's `{ batchItemFailures }` response.
 export const handler = middy(run).use(
   sqsPartialBatchFailure({ logger: (reason: unknown) => logger.error('record failed', { error: reason }) }),
-);
+) as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

@@ -372,6 +372,18 @@ export class DynamoBudgetStore implements BudgetStore {
       );
       lease = { connectionId: request.connectionId, attribute: slot, value };
     }
+    // Moving to another endpoint: give the slot held for the previous one back in the same write.
+    const held = request.thread?.held;
+    const releasing =
+      held &&
+      held.connectionId === request.connectionId &&
+      held.attribute !== slot &&
+      snap.leases.get(held.attribute) === held.value;
+    if (releasing) {
+      names['#held'] = held.attribute;
+      values[':heldValue'] = n(held.value);
+      conditions.push('#held = :heldValue');
+    }
     const removes = this.pruneList(snap, c);
     if (removes.length > 0) {
       removes.forEach((attribute, i) => {
@@ -390,7 +402,7 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(request.connectionId),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.map((_, i) => `#old${i}`).join(', ')}` : ''}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removeClause([...removes.map((_, i) => `#old${i}`), ...(releasing ? ['#held'] : [])])}`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -426,12 +438,7 @@ export class DynamoBudgetStore implements BudgetStore {
 
   private throttled(request: ReserveRequest, g: Geometry, snap: BudgetSnapshot, c: number): ReserveOutcome {
     const promised = this.promisedFor(request.connectionId, c);
-    const aheadOf = (bucket: number) => {
-      let total = 0;
-      for (const [b, count] of promised) if (b <= bucket) total += count;
-      return total;
-    };
-    const retryBucket = nextRoom(snap, c, request.count, request.ceiling, aheadOf) ?? c + SPAN;
+    const retryBucket = nextRoom(snap, c, request.count, request.ceiling, promised) ?? c + SPAN;
     promised.set(retryBucket, (promised.get(retryBucket) ?? 0) + request.count);
     this.noteThrottled(request.connectionId);
     return {
@@ -453,6 +460,8 @@ export class DynamoBudgetStore implements BudgetStore {
     return map;
   }
 }
+
+const removeClause = (names: string[]): string => (names.length ? ` REMOVE ${names.join(', ')}` : '');
 
 /** Budget items outlive the window they describe by a comfortable margin, then DynamoDB deletes them. */
 const ttlFor = (g: Geometry, now: number): number => Math.ceil((now + 2 * g.windowMs) / 1000) + 3600;

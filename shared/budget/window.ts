@@ -103,27 +103,30 @@ export const trustworthyAt = (s: BudgetSnapshot, c: number): boolean => s.readBu
 
 /**
  * The first bucket after `c` in which `need` more requests fit under `ceiling`, assuming nothing else
- * is reserved meanwhile; `aheadOf(b)` adds requests already promised to buckets up to b (jobs this
- * process sent to wait earlier). Returns undefined when `need` can never fit.
+ * is reserved meanwhile except what `promised` says: requests already told to come back in a given
+ * bucket (jobs this process sent to wait earlier), which will fill that bucket's window in turn.
+ * Room only changes where something ages out or a promise falls due, so only those buckets are tried.
+ * Returns undefined when `need` can never fit.
  */
 export const nextRoom = (
   s: BudgetSnapshot,
   c: number,
   need: number,
   ceiling: number,
-  aheadOf: (bucket: number) => number = () => 0,
+  promised: ReadonlyMap<number, number> = new Map(),
 ): number | undefined => {
   if (need > ceiling) return undefined;
-  const candidates = [...s.ends.keys()]
-    .filter((b) => b + SPAN > c)
-    .sort((a, b) => a - b)
-    .map((b) => b + SPAN);
-  // Room also opens when nothing further ages out but promises made earlier have been kept.
-  candidates.push(c + SPAN + 1);
-  for (const candidate of candidates) {
-    if (s.cum - prefix(s, candidate - SPAN) + need + aheadOf(candidate) <= ceiling)
-      return Math.max(candidate, c + 1);
+  const changes = new Set<number>([c + 1]);
+  for (const b of s.ends.keys()) if (b + SPAN > c) changes.add(b + SPAN);
+  for (const p of promised.keys()) {
+    if (p > c) changes.add(p);
+    if (p + SPAN > c) changes.add(p + SPAN);
   }
-  // Everything in the window has aged out and the promises alone exceed the ceiling: queue behind them.
-  return c + SPAN + 1 + Math.ceil(aheadOf(Number.POSITIVE_INFINITY) / Math.max(1, ceiling)) * SPAN;
+  const room = (b: number): number => {
+    let used = s.cum - prefix(s, b - SPAN);
+    for (const [p, count] of promised) if (p > b - SPAN && p <= b) used += count;
+    return ceiling - used;
+  };
+  for (const b of [...changes].sort((x, y) => x - y)) if (room(b) >= need) return b;
+  return undefined;
 };

@@ -41,12 +41,17 @@ export interface IncomingJob {
 export type JobOutcome = 'succeeded' | 'failed' | 'waiting' | 'retrying' | 'dead-lettered';
 
 /** Thread slots a worker keeps between consecutive requests; released when the batch is done. */
+/**
+ * A worker runs one Autotask request at a time and keeps its thread slot between requests: the
+ * next reservation renews it (same endpoint) or gives it back (another endpoint) in the same write.
+ * Whatever is still held when the batch ends is released.
+ */
 export class WorkerSession {
-  readonly leases = new Map<string, ThreadLease>();
+  lease: ThreadLease | undefined;
   async releaseAll(budget: BudgetStore): Promise<void> {
-    const held = [...this.leases.values()];
-    this.leases.clear();
-    await Promise.all(held.map((lease) => budget.release(lease)));
+    const held = this.lease;
+    this.lease = undefined;
+    if (held) await budget.release(held);
   }
 }
 
@@ -134,7 +139,8 @@ export const runJob = async (
 
   const ceiling = ceilingFor(connection, job.priority);
   const timeoutMs = deps.callTimeoutMs ?? 20_000;
-  const leaseKey = `${connection.connectionId}|${route.endpoint}`;
+  if (session.lease && session.lease.connectionId !== connection.connectionId)
+    await session.releaseAll(deps.budget);
   let call: AutotaskCall = {
     method: job.request.method,
     path: job.request.path,
@@ -155,16 +161,15 @@ export const runJob = async (
       job.priority,
       ceiling,
       route.endpoint,
-      session.leases.get(leaseKey),
+      session.lease,
       timeoutMs,
     );
     if (!grant.granted) {
-      session.leases.delete(leaseKey);
       if (page === 1) return wait(deps, body, meta, connection, job, grant, log);
       truncated = true; // the window filled up mid-query: hand back what we have and where to go on
       break;
     }
-    if (grant.lease) session.leases.set(leaseKey, grant.lease);
+    if (grant.lease) session.lease = grant.lease;
     emitMetric('BudgetLeft', grant.left, connection.connectionId);
     calls++;
     if (page === 1 && isWrite(job) && deps.executions) {

@@ -13,6 +13,7 @@ beforeAll(async () => {
     simulator: { limit: LIMIT, windowSeconds: WINDOW_SECONDS, latencyScale: 0.02, baseLatencyMs: 20 },
     connection: { limit: LIMIT, windowSeconds: WINDOW_SECONDS },
     worker: { batchSize: 10, maxConcurrency: 5 },
+    syncIntervalMs: 0, // no other integrations here: the sync has its own tests
   });
 });
 

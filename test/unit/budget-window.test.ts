@@ -99,13 +99,37 @@ describe('when room opens', () => {
     expect(nextRoom(s, 120, 21, 20)).toBeUndefined();
   });
 
-  it('queues later waiters behind the ones already promised the same room', () => {
+  it('queues later waiters behind the ones already promised the same room, window after window', () => {
     const s = snapshot(20, [
       [100, 10],
       [110, 20],
     ]);
-    const promised = new Map<number, number>([[161, 10]]);
-    const ahead = (b: number) => [...promised].filter(([k]) => k <= b).reduce((a, [, v]) => a + v, 0);
-    expect(nextRoom(s, 120, 1, 20, ahead)).toBe(171);
+    expect(nextRoom(s, 120, 1, 20, new Map([[161, 10]]))).toBe(171);
+    // both freed slots promised: the next room is when the first promises age out again
+    expect(
+      nextRoom(
+        s,
+        120,
+        1,
+        20,
+        new Map([
+          [161, 10],
+          [171, 10],
+        ]),
+      ),
+    ).toBe(222);
+    expect(
+      nextRoom(
+        s,
+        120,
+        5,
+        20,
+        new Map([
+          [161, 10],
+          [171, 10],
+          [222, 18],
+        ]),
+      ),
+    ).toBe(283);
   });
 });

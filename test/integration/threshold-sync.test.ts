@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
+
+let gov: LocalGovernor;
+const LIMIT = 6000; // syncs may spend 1 % of the cap: at most one a second here
+const WINDOW_SECONDS = 60; // a "minute" (bucket) is 1 s
+
+beforeAll(async () => {
+  gov = await startLocalGovernor({
+    simulator: { limit: LIMIT, windowSeconds: WINDOW_SECONDS, latencyScale: 0 },
+    connection: { limit: LIMIT, windowSeconds: WINDOW_SECONDS },
+    syncIntervalMs: 0, // driven by hand below
+  });
+});
+
+afterAll(async () => {
+  await gov?.stop();
+});
+
+const syncNow = async () => {
+  const { handler } = await import('#functions/sync/handler.ts');
+  return handler({} as never, {} as never) as Promise<{ synced: number }>;
+};
+const budget = async () => {
+  const { dynamo } = await import('#shared/aws/clients.ts');
+  const { DynamoBudgetStore } = await import('#shared/budget/dynamo-budget.ts');
+  return new DynamoBudgetStore(dynamo, gov.resources.tableName);
+};
+
+describe('other integrations count (ThresholdInformation sync)', () => {
+  it('feeds other integrations usage into the budget, reserves and counts its own call, and runs once per period', async () => {
+    gov.simulator.addOtherCalls(2100); // 35 % of the cap used by someone else
+    const first = await syncNow();
+    expect(first.synced).toBe(1);
+    // a second run within the same period is refused by the claim: no second ThresholdInformation call
+    expect((await syncNow()).synced).toBe(0);
+    const thresholdCalls = gov.simulator
+      .calls({ source: 'ours' })
+      .filter((c) => /ThresholdInformation/i.test(c.path));
+    expect(thresholdCalls).toHaveLength(1);
+
+    const usage = await (await budget()).usage(gov.connectionId, WINDOW_SECONDS);
+    expect(usage.ours).toBe(1); // the sync's own call was reserved
+    // 2100 seen, plus what others will likely add before the next sync (rate x period x 1.5 = 53)
+    expect(usage.others).toBeGreaterThanOrEqual(2100);
+    expect(usage.others).toBeLessThanOrEqual(2100 + 60);
+
+    // the next sync only adds what is new
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    gov.simulator.addOtherCalls(100);
+    expect((await syncNow()).synced).toBe(1);
+    const after = await (await budget()).usage(gov.connectionId, WINDOW_SECONDS);
+    expect(after.others).toBeGreaterThanOrEqual(2200);
+    expect(after.others).toBeLessThanOrEqual(usage.others + 100 + 60);
+    expect(after.ours).toBe(2);
+  });
+
+  it('runs concurrent syncs of one connection one at a time', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const before = gov.simulator.calls({ source: 'ours' }).length;
+    const results = await Promise.all(Array.from({ length: 8 }, () => syncNow()));
+    expect(results.reduce((sum, r) => sum + r.synced, 0)).toBe(1);
+    expect(gov.simulator.calls({ source: 'ours' }).length - before).toBe(1);
+  });
+
+  it('syncs every 5 buckets below 25 % of the cap', async () => {
+    const { syncPeriodMs } = await import('#shared/usage/threshold-sync.ts');
+    expect(syncPeriodMs({ limit: 10_000, windowSeconds: 3600 }, 2_000)).toBe(300_000);
+    expect(syncPeriodMs({ limit: 10_000, windowSeconds: 3600 }, 2_600)).toBe(60_000);
+    // and syncs never spend more than 1 % of a small cap
+    expect(syncPeriodMs({ limit: 40, windowSeconds: 15 }, 30)).toBe(37_500);
+  });
+});
