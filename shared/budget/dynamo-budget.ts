@@ -17,6 +17,7 @@ import {
   othersAt,
   prefix,
   SPAN,
+  systemAt,
   trustworthyAt,
   usedAt,
 } from '#shared/budget/window.ts';
@@ -35,13 +36,16 @@ export interface ReserveRequest {
   /** May reserve while the connection sleeps (critical work, by default). */
   allowWhileAsleep?: boolean;
   /** Take one of the endpoint's thread slots in the same write (Autotask allows 3 in flight). */
-  thread?: { endpoint: string; slots: number; leaseMs: number; held?: ThreadLease };
+  thread?: { endpoint: string; slots: number; leaseMs: number; holder: string; held?: ThreadLease };
 }
 
+/** One of an endpoint's thread slots, held by one worker session until released or expired. */
 export interface ThreadLease {
   connectionId: string;
+  /** The endpoint's map attribute, `t_<endpoint>`. */
   attribute: string;
-  value: number;
+  holder: string;
+  expiresAt: number;
 }
 
 export type ReserveOutcome =
@@ -60,6 +64,11 @@ export interface Usage {
 export interface BudgetStore {
   reserve(request: ReserveRequest): Promise<ReserveOutcome>;
   release(lease: ThreadLease): Promise<void>;
+  /**
+   * The governor's own ThresholdInformation read: granted while jobs and system reads together stay
+   * under `ceiling` (the critical one), counted in `s<bucket>` so jobs' ceilings are not reduced.
+   */
+  reserveSystem(connectionId: string, windowSeconds: number, ceiling: number): Promise<boolean>;
   /** Other integrations' requests seen through ThresholdInformation, counted in the current bucket. */
   addOthers(connectionId: string, windowSeconds: number, count: number): Promise<Usage>;
   /** A 429 says the window is full whatever we counted: nobody reserves before `until`. */
@@ -81,11 +90,15 @@ export interface BudgetDeps {
 const key = (connectionId: string) => ({ pk: { S: `CONN#${connectionId}` }, sk: { S: 'BUDGET' } });
 const endAttr = (bucket: number) => `e${bucket}`;
 const othersAttr = (bucket: number) => `o${bucket}`;
-const leaseAttr = (endpoint: string, slot: number) => `l${slot}_${endpoint.replace(/[^A-Za-z0-9]/g, '_')}`;
+/** Each endpoint's in-flight requests are one map attribute {holder: expiry}: joining it needs only
+ *  `size(map) < 3` (no slot to pick and race for), and an expired holder is dropped by whoever sees it. */
+const threadAttr = (endpoint: string) => `t_${endpoint.replace(/[^A-Za-z0-9]/g, '_')}`;
 /** Old bucket entries are pruned (folded into `pre`) once they are two windows old. */
 const PRUNE_AGE = 2 * SPAN;
 const PRUNE_BATCH = 40;
 const MAX_ROUNDS = 6;
+/** All three threads of an endpoint busy: look again this soon (a request rarely takes longer). */
+const SLOT_RECHECK_MS = 50;
 /** While asleep, waiting jobs look again this often: a wake-up is noticed within 30 s. */
 const ASLEEP_RECHECK_MS = 20_000;
 const ASLEEP_CACHE_MS = 5_000;
@@ -164,14 +177,18 @@ export class DynamoBudgetStore implements BudgetStore {
         }
         return this.throttled(request, g, snap, c);
       }
-      const slot = request.thread ? this.pickSlot(snap, request.thread, now) : undefined;
+      const slot = request.thread ? this.slotFor(snap, request.thread, now) : undefined;
       if (request.thread && slot === undefined) {
-        if (!refreshed || now - snap.readAt > 250) {
+        if (!refreshed || now - snap.readAt > SLOT_RECHECK_MS) {
           snap = await this.read(request.connectionId, g);
           refreshed = true;
           continue;
         }
-        return { granted: false, reason: 'thread-slot', retryAt: now + 250 };
+        return {
+          granted: false,
+          reason: 'thread-slot',
+          retryAt: now + SLOT_RECHECK_MS * (0.5 + Math.random()),
+        };
       }
       const outcome = await this.write(request, g, snap, c, now, slot);
       if (outcome) return outcome;
@@ -189,16 +206,45 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(lease.connectionId),
-          UpdateExpression: 'REMOVE #slot',
-          ConditionExpression: '#slot = :mine',
-          ExpressionAttributeNames: { '#slot': lease.attribute },
-          ExpressionAttributeValues: { ':mine': n(lease.value) },
+          UpdateExpression: 'REMOVE #t.#me',
+          ConditionExpression: 'attribute_exists(#t)',
+          ExpressionAttributeNames: { '#t': lease.attribute, '#me': lease.holder },
         }),
       );
-      this.cache.get(lease.connectionId)?.leases.delete(lease.attribute);
+      this.cache.get(lease.connectionId)?.threads.get(lease.attribute)?.delete(lease.holder);
     } catch (err) {
-      // Already expired and taken over: nothing of ours to release.
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async reserveSystem(connectionId: string, windowSeconds: number, ceiling: number): Promise<boolean> {
+    const g = geometry(windowSeconds);
+    const now = this.now();
+    const c = bucketOf(g, now);
+    const snap = this.cache.get(connectionId) ?? (await this.read(connectionId, g));
+    const bound = ceiling - 1 - systemAt(snap, c) + prefix(snap, c - SPAN);
+    try {
+      const out = await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(connectionId),
+          UpdateExpression: 'SET #s = if_not_exists(#s, :zero) + :one, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(cum) OR cum <= :bound',
+          ExpressionAttributeNames: { '#s': `s${c}`, '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':zero': n(0),
+            ':one': n(1),
+            ':bound': n(bound),
+            ':ttl': n(ttlFor(g, now)),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      this.cache.set(connectionId, decode(out.Attributes, now, c));
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
     }
   }
 
@@ -302,22 +348,23 @@ export class DynamoBudgetStore implements BudgetStore {
     return snap;
   }
 
-  private pickSlot(
+  /** How to join the endpoint's in-flight map, or undefined when it is full (as far as we know). */
+  private slotFor(
     snap: BudgetSnapshot,
     thread: NonNullable<ReserveRequest['thread']>,
     now: number,
-  ): string | undefined {
-    // A worker keeps its slot between consecutive requests to the same endpoint (renewed in the
-    // reservation write), so holding a thread costs no extra write per request.
-    for (let slot = 0; slot < thread.slots; slot++) {
-      if (thread.held?.attribute === leaseAttr(thread.endpoint, slot)) return thread.held.attribute;
+  ): Slot | undefined {
+    const attribute = threadAttr(thread.endpoint);
+    const holders = snap.threads.get(attribute);
+    if (!holders) return { attribute, exists: false, dead: [] };
+    const dead: string[] = [];
+    let live = 0;
+    for (const [holder, expiry] of holders) {
+      if (holder === thread.holder) continue;
+      if (expiry < now) dead.push(holder);
+      else live++;
     }
-    for (let slot = 0; slot < thread.slots; slot++) {
-      const attribute = leaseAttr(thread.endpoint, slot);
-      const held = snap.leases.get(attribute);
-      if (held === undefined || held < now * 1000) return attribute;
-    }
-    return undefined;
+    return live < thread.slots ? { attribute, exists: true, dead } : undefined;
   }
 
   private async write(
@@ -326,7 +373,7 @@ export class DynamoBudgetStore implements BudgetStore {
     snap: BudgetSnapshot,
     c: number,
     now: number,
-    slot: string | undefined,
+    slot: Slot | undefined,
   ): Promise<ReserveOutcome | undefined> {
     const bound = request.ceiling - request.count + prefix(snap, c - SPAN);
     const names: Record<string, string> = {
@@ -359,30 +406,34 @@ export class DynamoBudgetStore implements BudgetStore {
       sets.push('#throttled = if_not_exists(#throttled, :zero) + :throttled');
     }
     let lease: ThreadLease | undefined;
+    const threadRemoves: string[] = [];
     if (slot && request.thread) {
-      const value = (now + request.thread.leaseMs) * 1000 + Math.floor(Math.random() * 1000);
-      names['#slot'] = slot;
-      values[':lease'] = n(value);
-      values[':nowk'] = n(now * 1000);
-      sets.push('#slot = :lease');
-      const mine = request.thread.held?.attribute === slot ? request.thread.held.value : undefined;
-      if (mine !== undefined) values[':mine'] = n(mine);
-      conditions.push(
-        `(attribute_not_exists(#slot) OR #slot < :nowk${mine !== undefined ? ' OR #slot = :mine' : ''})`,
-      );
-      lease = { connectionId: request.connectionId, attribute: slot, value };
-    }
-    // Moving to another endpoint: give the slot held for the previous one back in the same write.
-    const held = request.thread?.held;
-    const releasing =
-      held &&
-      held.connectionId === request.connectionId &&
-      held.attribute !== slot &&
-      snap.leases.get(held.attribute) === held.value;
-    if (releasing) {
-      names['#held'] = held.attribute;
-      values[':heldValue'] = n(held.value);
-      conditions.push('#held = :heldValue');
+      const { holder, slots, leaseMs, held } = request.thread;
+      const expiresAt = now + leaseMs;
+      names['#t'] = slot.attribute;
+      if (!slot.exists) {
+        values[':joined'] = { M: { [holder]: n(expiresAt) } };
+        sets.push('#t = :joined');
+        conditions.push('attribute_not_exists(#t)');
+      } else {
+        names['#me'] = holder;
+        values[':expires'] = n(expiresAt);
+        sets.push('#t.#me = :expires');
+        values[':room'] = n(slots + slot.dead.length);
+        conditions.push('(attribute_exists(#t.#me) OR size(#t) < :room)');
+        slot.dead.forEach((holderId, i) => {
+          names[`#dead${i}`] = holderId;
+          conditions.push(`#t.#dead${i} < :now`);
+          threadRemoves.push(`#t.#dead${i}`);
+        });
+      }
+      // Moving to another endpoint: leave the previous one's map in the same write.
+      if (held && held.connectionId === request.connectionId && held.attribute !== slot.attribute) {
+        names['#held'] = held.attribute;
+        names['#me'] = holder;
+        threadRemoves.push('#held.#me');
+      }
+      lease = { connectionId: request.connectionId, attribute: slot.attribute, holder, expiresAt };
     }
     const removes = this.pruneList(snap, c);
     if (removes.length > 0) {
@@ -402,7 +453,7 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(request.connectionId),
-          UpdateExpression: `SET ${sets.join(', ')}${removeClause([...removes.map((_, i) => `#old${i}`), ...(releasing ? ['#held'] : [])])}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removeClause([...removes.map((_, i) => `#old${i}`), ...threadRemoves])}`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -425,13 +476,16 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   private pruneList(snap: BudgetSnapshot, c: number): string[] {
-    const old = [...snap.ends.keys(), ...snap.others.keys()].filter((b) => b < c - PRUNE_AGE);
+    const old = [...snap.ends.keys(), ...snap.others.keys(), ...snap.system.keys()].filter(
+      (b) => b < c - PRUNE_AGE,
+    );
     if (old.length < PRUNE_BATCH / 2) return [];
     const buckets = [...new Set(old)].sort((a, b) => a - b).slice(0, PRUNE_BATCH / 2);
     const list: string[] = [];
     for (const b of buckets) {
       if (snap.ends.has(b)) list.push(endAttr(b));
       if (snap.others.has(b)) list.push(othersAttr(b));
+      if (snap.system.has(b)) list.push(`s${b}`);
     }
     return list;
   }
@@ -461,15 +515,23 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 }
 
+interface Slot {
+  attribute: string;
+  exists: boolean;
+  /** Holders whose lease expired (their worker died): dropped in this write. */
+  dead: string[];
+}
+
 const removeClause = (names: string[]): string => (names.length ? ` REMOVE ${names.join(', ')}` : '');
 
 /** Budget items outlive the window they describe by a comfortable margin, then DynamoDB deletes them. */
 const ttlFor = (g: Geometry, now: number): number => Math.ceil((now + 2 * g.windowMs) / 1000) + 3600;
 
 const usageOf = (snap: BudgetSnapshot, c: number): Usage => {
-  const total = usedAt(snap, c);
-  const others = Math.min(total, othersAt(snap, c));
-  return { total, others, ours: total - others, bucket: c };
+  const counted = usedAt(snap, c);
+  const others = Math.min(counted, othersAt(snap, c));
+  const system = systemAt(snap, c);
+  return { total: counted + system, others, ours: counted - others + system, bucket: c };
 };
 
 export const decode = (
@@ -480,6 +542,12 @@ export const decode = (
   const snap = emptySnapshot(readAt, readBucket);
   if (!item) return snap;
   for (const [name, value] of Object.entries(item)) {
+    if (name.startsWith('t_') && value.M) {
+      const holders = new Map<string, number>();
+      for (const [holder, expiry] of Object.entries(value.M)) holders.set(holder, Number(expiry.N));
+      snap.threads.set(name, holders);
+      continue;
+    }
     if (value.N === undefined) continue;
     const num = Number(value.N);
     if (name === 'cum') snap.cum = num;
@@ -487,7 +555,7 @@ export const decode = (
     else if (name === 'blockedUntil') snap.blockedUntil = num;
     else if (/^e\d+$/.test(name)) snap.ends.set(Number(name.slice(1)), num);
     else if (/^o\d+$/.test(name)) snap.others.set(Number(name.slice(1)), num);
-    else if (/^l\d+_/.test(name)) snap.leases.set(name, num);
+    else if (/^s\d+$/.test(name)) snap.system.set(Number(name.slice(1)), num);
     else if (name === 'asleep') snap.asleep = num > 0;
     else if (/^(h\d+_[a-z]+|t\d+|x\d+)$/.test(name)) snap.hourly.set(name, num);
   }

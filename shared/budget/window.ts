@@ -44,10 +44,13 @@ export interface BudgetSnapshot {
   ends: Map<number, number>;
   /** Other integrations' requests added by the ThresholdInformation sync, per bucket. */
   others: Map<number, number>;
+  /** The governor's own ThresholdInformation reads per bucket: counted apart from `cum` so that the
+   *  1 % of the cap they may use comes out of the critical headroom, not out of the jobs' ceilings. */
+  system: Map<number, number>;
   /** `ends` value standing in for pruned old buckets. */
   pre: number;
-  /** Thread-slot leases: attribute name -> expiry (ms * 1000 + holder tag). */
-  leases: Map<string, number>;
+  /** Requests in flight per endpoint: attribute `t_<endpoint>` -> holder -> lease expiry (ms). */
+  threads: Map<string, Map<string, number>>;
   /** A 429 from Autotask blocks every reservation until then (ms). */
   blockedUntil: number;
   /** The connection sleeps (operators' state machine): only critical work may reserve. */
@@ -64,8 +67,9 @@ export const emptySnapshot = (readAt: number, readBucket: number): BudgetSnapsho
   cum: 0,
   ends: new Map(),
   others: new Map(),
+  system: new Map(),
   pre: 0,
-  leases: new Map(),
+  threads: new Map(),
   blockedUntil: 0,
   asleep: false,
   hourly: new Map(),
@@ -89,11 +93,13 @@ export const prefix = (s: BudgetSnapshot, k: number): number => {
 /** Requests (ours + others) counted in the window of bucket c. */
 export const usedAt = (s: BudgetSnapshot, c: number): number => s.cum - prefix(s, c - SPAN);
 
-export const othersAt = (s: BudgetSnapshot, c: number): number => {
+const inWindow = (counts: Map<number, number>, c: number): number => {
   let total = 0;
-  for (const [bucket, count] of s.others) if (bucket > c - SPAN && bucket <= c) total += count;
+  for (const [bucket, count] of counts) if (bucket > c - SPAN && bucket <= c) total += count;
   return total;
 };
+export const othersAt = (s: BudgetSnapshot, c: number): number => inWindow(s.others, c);
+export const systemAt = (s: BudgetSnapshot, c: number): number => inWindow(s.system, c);
 
 /**
  * A cached copy can only be trusted to say "no room" if it saw bucket c-61 closed: later reads can

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AutotaskApi, AutotaskCall, AutotaskReply } from '#shared/autotask/types.ts';
 import type { BudgetStore, ReserveOutcome, ThreadLease } from '#shared/budget/dynamo-budget.ts';
 import { bucketStart, geometry } from '#shared/budget/window.ts';
@@ -47,6 +48,8 @@ export type JobOutcome = 'succeeded' | 'failed' | 'waiting' | 'retrying' | 'dead
  * Whatever is still held when the batch ends is released.
  */
 export class WorkerSession {
+  /** Names this worker's entry in an endpoint's in-flight map. */
+  readonly id = randomUUID().slice(0, 13);
   lease: ThreadLease | undefined;
   async releaseAll(budget: BudgetStore): Promise<void> {
     const held = this.lease;
@@ -161,7 +164,7 @@ export const runJob = async (
       job.priority,
       ceiling,
       route.endpoint,
-      session.lease,
+      session,
       timeoutMs,
     );
     if (!grant.granted) {
@@ -238,13 +241,13 @@ const reserveWithPatience = async (
   priority: Job['priority'],
   ceiling: number,
   endpoint: string,
-  held: ThreadLease | undefined,
+  session: WorkerSession,
   timeoutMs: number,
 ): Promise<ReserveOutcome> => {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
   const deadline = now() + INLINE_WAIT_MS;
-  for (;;) {
+  for (let round = 0; ; round++) {
     const outcome = await deps.budget.reserve({
       connectionId: connection.connectionId,
       limit: connection.limit,
@@ -253,10 +256,22 @@ const reserveWithPatience = async (
       count: 1,
       priority,
       allowWhileAsleep: priority === 'critical' && connection.criticalWhileAsleep,
-      thread: { endpoint, slots: THREAD_SLOTS, leaseMs: timeoutMs + 5_000, ...(held ? { held } : {}) },
+      thread: {
+        endpoint,
+        slots: THREAD_SLOTS,
+        leaseMs: timeoutMs + 5_000,
+        holder: session.id,
+        ...(session.lease ? { held: session.lease } : {}),
+      },
     });
     if (outcome.granted || outcome.retryAt > deadline) return outcome;
-    await sleep(Math.max(10, outcome.retryAt - now()));
+    if (outcome.reason === 'thread-slot' && session.lease && round === 0) {
+      // waiting for this endpoint: do not keep another endpoint's thread meanwhile
+      await session.releaseAll(deps.budget);
+    }
+    // all threads busy: look again with growing pauses (each look is a DynamoDB read)
+    const pause = outcome.reason === 'thread-slot' ? 50 * 2 ** Math.min(round, 4) : 0;
+    await sleep(Math.max(10, outcome.retryAt - now(), pause));
   }
 };
 

@@ -66,16 +66,14 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   const provisionalDue = start + syncPeriodMs(connection, connection.limit);
   if (!(await claim(deps, connection.connectionId, start, provisionalDue))) return { status: 'not-due' };
 
-  const grant = await deps.budget.reserve({
-    connectionId: connection.connectionId,
-    limit: connection.limit,
-    windowSeconds: connection.windowSeconds,
-    ceiling: ceilingFor(connection, 'critical'),
-    count: 1,
-  });
-  if (!grant.granted) {
-    await setDue(deps, connection.connectionId, grant.retryAt, {});
-    return { status: 'no-budget', retryAt: grant.retryAt };
+  const granted = await deps.budget.reserveSystem(
+    connection.connectionId,
+    connection.windowSeconds,
+    ceilingFor(connection, 'critical'),
+  );
+  if (!granted) {
+    // even critical work has no room: nothing to learn that would let anything run sooner
+    return { status: 'no-budget', retryAt: provisionalDue };
   }
   emitMetric('CallsMade', 1, connection.connectionId);
   let info: ThresholdInformation;
