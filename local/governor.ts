@@ -23,6 +23,7 @@ import { createResources, type Resources } from '#local/resources.ts';
 import { putSecret } from '#local/secrets.ts';
 import { startPoller } from '#local/sqs-poller.ts';
 import { workerEventSource } from '#shared/config/resources.ts';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ConnectionSettingsInput } from '#shared/connections/model.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 
@@ -34,6 +35,8 @@ export interface LocalGovernorOptions {
   /** How often the local stand-in for the EventBridge schedule runs the sync function (default: one
    *  bucket of the seeded connection's window, i.e. every minute for a 60-minute window; 0 = never). */
   syncIntervalMs?: number;
+  /** Load the worker from elsewhere, e.g. the bundle `cdk synth` wrote (default: functions/worker/handler.ts). */
+  loadWorker?: () => Promise<{ handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined> }>;
   /** Log level of the functions (default: silent, the demo prints its own progress). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -83,7 +86,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     ...options.connection,
   });
 
-  const { handler } = await import('#functions/worker/handler.ts');
+  const { handler } = options.loadWorker ? await options.loadWorker() : await import('#functions/worker/handler.ts');
   const worker = {
     batchSize: options.worker?.batchSize ?? workerEventSource.batchSize,
     maxConcurrency: options.worker?.maxConcurrency ?? workerEventSource.maxConcurrency,

@@ -35,6 +35,8 @@ export interface ReserveRequest {
   priority?: Priority;
   /** May reserve while the connection sleeps (critical work, by default). */
   allowWhileAsleep?: boolean;
+  /** The bucket this job was told to come back in: its place in the queue is released now. */
+  promisedBucket?: number;
   /** Take one of the endpoint's thread slots in the same write (Autotask allows 3 in flight). */
   thread?: { endpoint: string; slots: number; leaseMs: number; holder: string; held?: ThreadLease };
 }
@@ -131,6 +133,12 @@ export class DynamoBudgetStore implements BudgetStore {
 
   async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
     const g = geometry(request.windowSeconds);
+    if (request.promisedBucket !== undefined) {
+      const map = this.promised.get(request.connectionId);
+      const count = map?.get(request.promisedBucket) ?? 0;
+      if (count > request.count) map?.set(request.promisedBucket, count - request.count);
+      else map?.delete(request.promisedBucket);
+    }
     let refreshed = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let now = this.now();
@@ -491,6 +499,7 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   private throttled(request: ReserveRequest, g: Geometry, snap: BudgetSnapshot, c: number): ReserveOutcome {
+    this.bucketMs.set(request.connectionId, g.bucketMs);
     const promised = this.promisedFor(request.connectionId, c);
     const retryBucket = nextRoom(snap, c, request.count, request.ceiling, promised) ?? c + SPAN;
     promised.set(retryBucket, (promised.get(retryBucket) ?? 0) + request.count);
@@ -504,13 +513,21 @@ export class DynamoBudgetStore implements BudgetStore {
     };
   }
 
+  private readonly bucketMs = new Map<string, number>();
+  private bucketMsFor(connectionId: string): number {
+    return this.bucketMs.get(connectionId) ?? 60_000;
+  }
+
   private promisedFor(connectionId: string, c: number): Map<number, number> {
     let map = this.promised.get(connectionId);
     if (!map) {
       map = new Map();
       this.promised.set(connectionId, map);
     }
-    for (const b of map.keys()) if (b < c) map.delete(b);
+    // A promise is kept until its job comes back (it then releases it) or, if the job went to
+    // another worker, until well after it was due: SQS delays are whole seconds.
+    const slack = Math.ceil(2000 / this.bucketMsFor(connectionId)) + 2;
+    for (const b of map.keys()) if (b < c - slack) map.delete(b);
     return map;
   }
 }

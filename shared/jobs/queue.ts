@@ -14,6 +14,8 @@ export interface JobMeta {
   throttles: number;
   /** Do not run before this instant (ms): lets waits longer than SQS's 900 s cap chain hop by hop. */
   notBefore?: number;
+  /** The budget bucket the job was told to come back in (lets the worker release its place). */
+  promisedBucket?: number;
 }
 
 export interface JobQueue {
@@ -27,6 +29,7 @@ export const ATTR = {
   firstSeenAt: 'gov-first-seen-at',
   throttles: 'gov-throttles',
   notBefore: 'gov-not-before',
+  promisedBucket: 'gov-promised-bucket',
   reason: 'gov-reason',
   error: 'gov-error',
 } as const;
@@ -44,6 +47,7 @@ const metaAttributes = (meta: JobMeta): Record<string, MessageAttributeValue> =>
     [ATTR.throttles]: num(meta.throttles),
   };
   if (meta.notBefore !== undefined) attrs[ATTR.notBefore] = num(meta.notBefore);
+  if (meta.promisedBucket !== undefined) attrs[ATTR.promisedBucket] = num(meta.promisedBucket);
   return attrs;
 };
 
@@ -58,11 +62,13 @@ export const readMeta = (
     return Number.isFinite(value) ? value : undefined;
   };
   const notBefore = read(ATTR.notBefore);
+  const promisedBucket = read(ATTR.promisedBucket);
   return {
     attempts: read(ATTR.attempts) ?? 0,
     firstSeenAt: read(ATTR.firstSeenAt) ?? sentTimestamp,
     throttles: read(ATTR.throttles) ?? 0,
     ...(notBefore === undefined ? {} : { notBefore }),
+    ...(promisedBucket === undefined ? {} : { promisedBucket }),
   };
 };
 

@@ -166,6 +166,7 @@ export const runJob = async (
       route.endpoint,
       session,
       timeoutMs,
+      page === 1 ? meta.promisedBucket : undefined,
     );
     if (!grant.granted) {
       if (page === 1) return wait(deps, body, meta, connection, job, grant, log);
@@ -243,6 +244,7 @@ const reserveWithPatience = async (
   endpoint: string,
   session: WorkerSession,
   timeoutMs: number,
+  promisedBucket: number | undefined,
 ): Promise<ReserveOutcome> => {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -256,6 +258,7 @@ const reserveWithPatience = async (
       count: 1,
       priority,
       allowWhileAsleep: priority === 'critical' && connection.criticalWhileAsleep,
+      ...(promisedBucket !== undefined && round === 0 ? { promisedBucket } : {}),
       thread: {
         endpoint,
         slots: THREAD_SLOTS,
@@ -311,7 +314,12 @@ const wait = async (
       : grant.reason === 'asleep'
         ? grant.retryAt + Math.floor(random() * 10_000)
         : grant.retryAt + jitterFor(job.priority, g.bucketMs, g.tailMs, random);
-  const next: JobMeta = { ...meta, throttles: meta.throttles + 1 };
+  const { promisedBucket: _released, ...rest } = meta;
+  const next: JobMeta = {
+    ...rest,
+    throttles: meta.throttles + 1,
+    ...(grant.reason === 'budget' ? { promisedBucket: grant.retryBucket } : {}),
+  };
   await waitLonger(deps, body, next, at);
   emitMetric('JobsThrottled', 1, connection.connectionId);
   log.info('job waiting for budget', {
