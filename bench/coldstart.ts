@@ -32,7 +32,11 @@ for (const [fn, file] of Object.entries(synth.bundles).sort()) {
   const initMs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
-    initMs.push(Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' })));
+    initMs.push(
+      Number(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' }),
+      ),
+    );
   }
   const sorted = [...initMs].sort((a, b) => a - b);
   const medianMs = Math.round((((sorted[4] ?? 0) + (sorted[5] ?? 0)) / 2) * 10) / 10;
@@ -50,6 +54,9 @@ const table = [
   'Targets: worker <= 600 KB, init <= 150 ms.',
 ].join('\n');
 await mkdir('bench/results', { recursive: true });
-await writeFile('bench/results/coldstart.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
+await writeFile(
+  'bench/results/coldstart.json',
+  `${JSON.stringify({ at: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`,
+);
 await writeFile('bench/results/coldstart.md', `# Cold start (${new Date().toISOString()})\n\n${table}\n`);
 process.stdout.write(`${table}\n`);

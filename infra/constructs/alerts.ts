@@ -15,7 +15,7 @@ export interface AlertsProps {
  * Creating the e-mail identity makes SES send the verification mail to the sender address; until
  * it is confirmed, sends fail (and are logged) but nothing else breaks. The send permission covers
  * the sender's identity only, plus - because SES in the sandbox also authorizes the send against
- * each recipient's identity - the configured admin recipients (docs/deploy.md).
+ * each recipient's identity - the configured admin recipients (README.md, "Deploy").
  */
 export class Alerts extends Construct {
   public readonly senderEmail: string;

@@ -55,7 +55,7 @@ export interface GovernorFunctionProps {
  * pinned in package-lock.json, which the unit and integration tests ran, and a runtime SDK update
  * cannot change behaviour under us. It costs ~410 KB of bundle but saves init time: one pre-linked
  * file loaded in ~90 ms where the same code importing the SDK from node_modules took ~130 ms
- * (measured with Node 24; docs/deploy.md, "Bundles").
+ * (measured with Node 24; README.md, "Deploy" / "Bundles").
  *
  * The role and log group are created as siblings (`<id>Role`, `<id>LogGroup`) because a subclass
  * cannot create children before calling super(). The role is ours rather than the default one so

@@ -103,7 +103,7 @@ describe('bundling with the local esbuild', () => {
     const worker = Object.entries(sizes).find(([id]) => id.startsWith('WorkerFunction'));
     expect(worker).toBeDefined();
     // Regression guard (an accidental double SDK or a dev dependency pulled in). The 600 KB goal
-    // needs shared/ to import zod as a namespace (see docs/deploy.md, "Bundles").
+    // needs shared/ to import zod as a namespace (see README.md, "Deploy" / "Bundles").
     expect(worker![1]).toBeLessThan(1_100_000);
   });
 });
