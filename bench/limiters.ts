@@ -70,6 +70,8 @@ export const rateLimiterDynamo = async (
         points: ceiling,
         duration: windowSeconds,
         keyPrefix: key,
+        // dynalite has no UpdateTimeToLive; the limiter would otherwise try to switch TTL on
+        ttlSet: true,
       },
       (err?: unknown) => (err ? reject(err) : resolve(created)),
     );

@@ -13,6 +13,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
   type AutotaskSimulator,
   type SimOptions,
@@ -23,7 +24,6 @@ import { createResources, type Resources } from '#local/resources.ts';
 import { putSecret } from '#local/secrets.ts';
 import { startPoller } from '#local/sqs-poller.ts';
 import { workerEventSource } from '#shared/config/resources.ts';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ConnectionSettingsInput } from '#shared/connections/model.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 
@@ -36,7 +36,9 @@ export interface LocalGovernorOptions {
    *  bucket of the seeded connection's window, i.e. every minute for a 60-minute window; 0 = never). */
   syncIntervalMs?: number;
   /** Load the worker from elsewhere, e.g. the bundle `cdk synth` wrote (default: functions/worker/handler.ts). */
-  loadWorker?: () => Promise<{ handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined> }>;
+  loadWorker?: () => Promise<{
+    handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+  }>;
   /** Log level of the functions (default: silent, the demo prints its own progress). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -86,7 +88,9 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     ...options.connection,
   });
 
-  const { handler } = options.loadWorker ? await options.loadWorker() : await import('#functions/worker/handler.ts');
+  const { handler } = options.loadWorker
+    ? await options.loadWorker()
+    : await import('#functions/worker/handler.ts');
   const worker = {
     batchSize: options.worker?.batchSize ?? workerEventSource.batchSize,
     maxConcurrency: options.worker?.maxConcurrency ?? workerEventSource.maxConcurrency,

@@ -3,7 +3,8 @@ import { buildSyncDeps } from '#functions/sync/deps.ts';
 import { syncConnection } from '#shared/usage/threshold-sync.ts';
 
 const deps = buildSyncDeps();
-const LIST_TTL_MS = 60_000;
+// A new or changed connection is picked up within 5 s (a Scan of the small settings items).
+const LIST_TTL_MS = 5_000;
 let listed: { at: number; connections: Awaited<ReturnType<typeof deps.store.list>> } | undefined;
 
 /** EventBridge schedule (every minute in AWS; every bucket on the local stack): sync every enabled connection that is due. */

@@ -32,6 +32,7 @@ export const TABLE_ITEM_ACTIONS = [
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
   'dynamodb:Query',
+  'dynamodb:BatchGetItem',
   'dynamodb:BatchWriteItem',
 ] as const;
 

@@ -36,7 +36,7 @@ export class Sync extends Construct {
       logLevel: props.logLevel,
       environment: { [envNames.zoneDiscoveryUrl]: props.zoneDiscoveryUrl },
     })
-      .bindTable(props.table, { scan: true })
+      .bindTable(props.table)
       .bindQueue(envNames.delayQueueUrl, props.delayQueue)
       .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:GetSecretValue'])
       .bindSender(props.alerts);

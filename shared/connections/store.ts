@@ -1,9 +1,9 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -18,6 +18,8 @@ export interface ConnectionStore {
   list(): Promise<Connection[]>;
   cacheZone(connectionId: string, zoneUrl: string): Promise<void>;
 }
+
+const INDEX_KEY = { pk: { S: 'CONNECTIONS' }, sk: { S: 'INDEX' } };
 
 export const connectionKey = (connectionId: string) => ({
   pk: { S: `CONN#${connectionId}` },
@@ -62,24 +64,37 @@ export class DynamoConnectionStore implements ConnectionStore {
         },
       }),
     );
+    await this.dynamo.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: INDEX_KEY,
+        UpdateExpression: 'ADD ids :id',
+        ExpressionAttributeValues: { ':id': { SS: [connectionId] } },
+      }),
+    );
     return connection;
   }
 
+  /**
+   * Every connection, through an index item holding their ids: the table also holds budget items
+   * and execution records, so a Scan would read (and pay for) all of them.
+   */
   async list(): Promise<Connection[]> {
+    const index = await this.dynamo.send(
+      new GetItemCommand({ TableName: this.tableName, Key: INDEX_KEY, ConsistentRead: true }),
+    );
+    const ids = [...(index.Item?.ids?.SS ?? [])].sort();
     const connections: Connection[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.dynamo.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'sk = :config',
-          ExpressionAttributeValues: { ':config': { S: 'CONFIG' } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) connections.push(fromItem(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Array<Record<string, AttributeValue>> = ids.slice(i, i + 100).map(connectionKey);
+      while (keys.length > 0) {
+        const out = await this.dynamo.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) connections.push(fromItem(item));
+        keys = (out.UnprocessedKeys?.[this.tableName]?.Keys as typeof keys | undefined) ?? [];
+      }
+    }
     return connections.sort((a, b) => a.connectionId.localeCompare(b.connectionId));
   }
 

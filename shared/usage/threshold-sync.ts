@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   UpdateItemCommand,
@@ -64,7 +65,8 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   const now = deps.now ?? Date.now;
   const start = now();
   const provisionalDue = start + syncPeriodMs(connection, connection.limit);
-  if (!(await claim(deps, connection.connectionId, start, provisionalDue))) return { status: 'not-due' };
+  const claimed = await claim(deps, connection.connectionId, start, provisionalDue);
+  if (!claimed) return { status: 'not-due' };
 
   const granted = await deps.budget.reserveSystem(
     connection.connectionId,
@@ -109,7 +111,13 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   // rate over the window, with a margin) now, so the window is not over-filled in the meantime. The
   // next sync adds only what exceeds what is already counted, so an over-estimate corrects itself.
   const period = syncPeriodMs(connection, total);
-  const expected = Math.ceil(((othersNow * period) / (connection.windowSeconds * 1000)) * 1.5);
+  // Bursty neighbours: also keep room for the largest jump seen between two reads in the last window.
+  const jump = claimed.lastOthersSeen === undefined ? [] : [Math.max(0, othersNow - claimed.lastOthersSeen)];
+  const arrivals = [...claimed.arrivals, ...jump].slice(-ARRIVALS_KEPT);
+  // (a jump is net of what aged out meanwhile, so it is scaled by the same 1.5 margin)
+  const expected = Math.ceil(
+    1.5 * Math.max((othersNow * period) / (connection.windowSeconds * 1000), ...arrivals),
+  );
   const othersAdded = Math.max(0, othersNow + expected - usage.others);
   const after =
     othersAdded > 0
@@ -121,6 +129,8 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
     others: after.others,
     ours: after.ours,
     at: now(),
+    othersSeen: othersNow,
+    arrivals,
   });
   if (othersAdded > 0) emitMetric('OtherCalls', othersAdded, connection.connectionId);
   deps.log.info('synced ThresholdInformation', {
@@ -133,20 +143,39 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   return { status: 'synced', total, usage: after, othersAdded, nextDueAt };
 };
 
-const claim = async (deps: SyncDeps, connectionId: string, now: number, due: number): Promise<boolean> => {
+/** Jumps in other integrations' usage remembered between reads: about a window's worth of reads. */
+const ARRIVALS_KEPT = 60;
+
+interface Claimed {
+  /** Other integrations' usage at the previous read (undefined before the first). */
+  lastOthersSeen: number | undefined;
+  arrivals: number[];
+}
+
+const claim = async (
+  deps: SyncDeps,
+  connectionId: string,
+  now: number,
+  due: number,
+): Promise<Claimed | undefined> => {
   try {
-    await deps.dynamo.send(
+    const out = await deps.dynamo.send(
       new UpdateItemCommand({
         TableName: deps.tableName,
         Key: syncKey(connectionId),
         UpdateExpression: 'SET nextDueAt = :due, claimedAt = :now',
         ConditionExpression: 'attribute_not_exists(nextDueAt) OR nextDueAt <= :now',
         ExpressionAttributeValues: { ':due': { N: String(due) }, ':now': { N: String(now) } },
+        ReturnValues: 'ALL_OLD',
       }),
     );
-    return true;
+    const old = out.Attributes ?? {};
+    return {
+      lastOthersSeen: old.lastOthersSeen?.N === undefined ? undefined : Number(old.lastOthersSeen.N),
+      arrivals: (old.arrivals?.L ?? []).map((v) => Number(v.N ?? 0)),
+    };
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
+    if (err instanceof ConditionalCheckFailedException) return undefined;
     throw err;
   }
 };
@@ -155,11 +184,23 @@ const setDue = async (
   deps: SyncDeps,
   connectionId: string,
   due: number,
-  seen: { total?: number; others?: number; ours?: number; at?: number },
+  seen: {
+    total?: number;
+    others?: number;
+    ours?: number;
+    at?: number;
+    othersSeen?: number;
+    arrivals?: number[];
+  },
 ): Promise<void> => {
-  const values: Record<string, { N: string }> = { ':due': { N: String(Math.round(due)) } };
+  const values: Record<string, AttributeValue> = { ':due': { N: String(Math.round(due)) } };
   const sets = ['nextDueAt = :due'];
-  for (const [name, value] of Object.entries(seen)) {
+  const { arrivals, ...numbers } = seen;
+  if (arrivals) {
+    values[':arrivals'] = { L: arrivals.map((a) => ({ N: String(a) })) };
+    sets.push('arrivals = :arrivals');
+  }
+  for (const [name, value] of Object.entries(numbers)) {
     if (value === undefined) continue;
     values[`:${name}`] = { N: String(value) };
     sets.push(`last${name[0]?.toUpperCase()}${name.slice(1)} = :${name}`);

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResult } from '#shared/jobs/result.ts';
 import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
+import type { JobResult } from '#shared/jobs/result.ts';
 import { type SynthesizedBundles, synthBundles } from '../support/synth-bundles.ts';
 
 let synth: SynthesizedBundles;
@@ -27,7 +27,22 @@ describe('what we deploy is what we tested', () => {
   it('runs jobs end to end through the worker bundle that cdk synth wrote', async () => {
     await gov.sendJobs([
       { jobId: 'bundle-1', connectionId: gov.connectionId, request: { method: 'GET', path: '/Tickets/5' } },
-      { jobId: 'bundle-2', connectionId: gov.connectionId, request: { method: 'POST', path: '/Tickets', body: { title: 'from the bundle', companyID: 0, status: 1, priority: 2, queueID: 1, dueDateTime: '2026-12-01T00:00:00Z' } } },
+      {
+        jobId: 'bundle-2',
+        connectionId: gov.connectionId,
+        request: {
+          method: 'POST',
+          path: '/Tickets',
+          body: {
+            title: 'from the bundle',
+            companyID: 0,
+            status: 1,
+            priority: 2,
+            queueID: 1,
+            dueDateTime: '2026-12-01T00:00:00Z',
+          },
+        },
+      },
       '{"not": "a job"}',
     ]);
     const results = new Map<string, JobResult>();
@@ -38,7 +53,11 @@ describe('what we deploy is what we tested', () => {
         results.set(r.jobId, r);
       }
     }
-    expect(results.get('bundle-1')).toMatchObject({ status: 'succeeded', httpStatus: 200, response: { item: { id: 5 } } });
+    expect(results.get('bundle-1')).toMatchObject({
+      status: 'succeeded',
+      httpStatus: 200,
+      response: { item: { id: 5 } },
+    });
     expect(results.get('bundle-2')?.status).toBe('succeeded');
     expect((results.get('bundle-2')?.response as { itemId?: number }).itemId).toBeGreaterThan(0);
     const dead = await gov.drain(gov.resources.queueUrls.deadLetter, 2);

@@ -51,7 +51,8 @@ describe('other integrations count (ThresholdInformation sync)', () => {
     expect((await syncNow()).synced).toBe(1);
     const after = await (await budget()).usage(gov.connectionId, WINDOW_SECONDS);
     expect(after.others).toBeGreaterThanOrEqual(2200);
-    expect(after.others).toBeLessThanOrEqual(usage.others + 100 + 60);
+    // ... and keeps room for a jump like the last one (100 x 1.5) until the next read
+    expect(after.others).toBe(2200 + 150);
     expect(after.ours).toBe(2);
   });
 

@@ -22,7 +22,9 @@ export const synthBundles = (name: string): SynthesizedBundles => {
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = addGovernor(app);
   app.synth();
-  const template = JSON.parse(readFileSync(path.join(outdir, `${stack.artifactId}.template.json`), 'utf8')) as {
+  const template = JSON.parse(
+    readFileSync(path.join(outdir, `${stack.artifactId}.template.json`), 'utf8'),
+  ) as {
     Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
   };
   const bundles: Record<string, string> = {};

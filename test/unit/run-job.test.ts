@@ -115,7 +115,12 @@ describe('runJob', () => {
     expect(h.delayed).toHaveLength(1);
     // 42 s plus the normal band's jitter inside a 1 s bucket
     expect(h.delayed[0]?.seconds).toBe(43);
-    expect(h.delayed[0]?.meta).toEqual({ attempts: 0, firstSeenAt: meta.firstSeenAt, throttles: 1, promisedBucket: 9 });
+    expect(h.delayed[0]?.meta).toEqual({
+      attempts: 0,
+      firstSeenAt: meta.firstSeenAt,
+      throttles: 1,
+      promisedBucket: 9,
+    });
   });
 
   it('chains waits longer than 900 s with a not-before mark', async () => {
