@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LOCAL_USER, type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
+import { LOCAL_USER, startLocalGovernor } from '#local/governor.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 import { governorDuplicates, limiterDuplicates } from './duplicates.ts';
 import { fixedWindowLimiter, type Limiter, rateLimiterDynamo } from './limiters.ts';
