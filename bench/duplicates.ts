@@ -106,7 +106,7 @@ export const governorDuplicates = async (
   }
   let child = await startChild();
   for (let k = 0; k < kills; k++) {
-    await sleep(150 + Math.random() * 900);
+    await sleep(300 + Math.random() * 1200);
     child.kill('SIGKILL');
     child = await startChild();
   }
@@ -141,7 +141,8 @@ export const governorDuplicates = async (
     });
     await drain(resources.queueUrls.deadLetter, (body, reason) => {
       const id = (JSON.parse(body) as { jobId: string }).jobId;
-      if (!results.has(id)) dead.set(id, reason ?? 'unknown');
+      // no reason attribute: SQS itself moved it after maxReceiveCount deliveries (the crash safety net)
+      if (!results.has(id)) dead.set(id, reason ?? 'sqs-redrive');
     });
   }
   child.kill('SIGKILL');

@@ -199,13 +199,14 @@ const rows = SYSTEMS.map((s) => {
   const o = pick(s, 'overshoot');
   const t = pick(s, 'throughput');
   const d = duplicates[s];
-  return `| ${label[s]} | ${o.overshoot.toFixed(2)} | ${o.refused429} | ${(o.maxDatabaseTotalInWindow / LIMIT).toFixed(2)} | ${t.utilization.toFixed(3)} | ${t.storagePerCall.toFixed(2)} | ${t.drainRatio.toFixed(2)} | ${d?.writesSentTwice ?? '-'} | ${d?.lost ?? '-'} |`;
+  const deadLettered = Object.values(d?.deadLettered ?? {}).reduce((x, y) => x + y, 0);
+  return `| ${label[s]} | ${o.overshoot.toFixed(2)} | ${o.refused429} | ${(o.maxDatabaseTotalInWindow / LIMIT).toFixed(2)} | ${t.utilization.toFixed(3)} | ${t.storagePerCall.toFixed(2)} | ${t.drainRatio.toFixed(2)} | ${d?.writesSentTwice ?? '-'} | ${d?.lost ?? '-'} | ${deadLettered} |`;
 });
 const table = [
   `Cap ${LIMIT} requests per rolling ${WINDOW_SECONDS} s (ceiling: normal ${CEILING}), ${WORKERS} workers, backlog ${3 * CEILING} jobs; overshoot run with other integrations using 20 % of the cap in bursts and the backlog landing 3 s before a clock-window boundary; ${KILLS} worker kills during ${DUP_JOBS} writes.`,
   '',
-  '| system | overshoot (max ours in a rolling window ÷ ceiling) | 429s | busiest DB total ÷ cap | utilization | DynamoDB requests per call | drain time ÷ minimum | writes sent twice | jobs lost |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| system | overshoot (max ours in a rolling window ÷ ceiling) | 429s | busiest DB total ÷ cap | utilization | DynamoDB requests per call | drain time ÷ minimum | writes sent twice | jobs lost | dead-lettered after kills |',
+  '|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
   '',
   'Targets for (a): overshoot ≤ 1.00 with 0 × 429, utilization ≥ 0.98, ≤ 1.2 DynamoDB requests per call, drain ≤ 1.10 × minimum, 0 duplicates, 0 lost.',

@@ -13,8 +13,10 @@ for (const [url, arn] of [
     queueUrl: url as string,
     queueArn: arn as string,
     handler: (event, context) => handler(event, context),
-    batchSize: 5,
-    maxConcurrency: 8,
+    // few messages in flight per "container", so each kill interrupts a handful of jobs, as one
+    // crashed Lambda invocation would
+    batchSize: 2,
+    maxConcurrency: 4,
     region: process.env.AWS_REGION ?? 'us-east-1',
   });
 }
