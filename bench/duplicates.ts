@@ -198,7 +198,15 @@ export const limiterDuplicates = async (
   const zone = await client.discoverZone(LOCAL_USER.username);
   const done = new Set<string>();
   let generation = 0;
-  const consumer = async (gen: number) => {
+  const consumer = async (gen: number): Promise<void> => {
+    try {
+      await consume(gen);
+    } catch {
+      // a failed receive/limiter call must not end this "container": carry on like a restarted loop
+      if (gen === generation) return consumer(gen);
+    }
+  };
+  const consume = async (gen: number) => {
     while (gen === generation && done.size < jobs.length) {
       const out = await gov.sqs.send(
         new ReceiveMessageCommand({

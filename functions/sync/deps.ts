@@ -1,5 +1,6 @@
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
-import { dynamo, secretsManager } from '#shared/aws/clients.ts';
+import { dynamo } from '#shared/aws/dynamo.ts';
+import { secretsManager } from '#shared/aws/secrets.ts';
 import { DynamoBudgetStore } from '#shared/budget/dynamo-budget.ts';
 import { optionalEnv, requireEnv } from '#shared/config/env.ts';
 import { envNames } from '#shared/config/resources.ts';

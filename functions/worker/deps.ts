@@ -1,6 +1,8 @@
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import { matchPath } from '#shared/autotask/paths.ts';
-import { dynamo, secretsManager, sqs } from '#shared/aws/clients.ts';
+import { dynamo } from '#shared/aws/dynamo.ts';
+import { secretsManager } from '#shared/aws/secrets.ts';
+import { sqs } from '#shared/aws/sqs.ts';
 import { DynamoBudgetStore } from '#shared/budget/dynamo-budget.ts';
 import { optionalEnv, requireEnv } from '#shared/config/env.ts';
 import { envNames } from '#shared/config/resources.ts';

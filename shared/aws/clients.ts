@@ -1,17 +1,10 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SQSClient } from '@aws-sdk/client-sqs';
-
 /**
- * SDK clients, built once per process (module scope) so Lambda reuses their connections.
+ * Every SDK client, for code that needs several. Functions import the single-client modules
+ * (shared/aws/dynamo.ts, sqs.ts, secrets.ts, ses.ts) so a bundle carries only the SDKs it uses.
  * In AWS the endpoints come from the region; locally the AWS_ENDPOINT_URL_* variables point at the
- * emulators. SQS gets its endpoint passed explicitly because fauxqs queue URLs use a host name
- * (`sqs.<region>.localhost`) that does not resolve, and the SDK would otherwise send to it.
+ * emulators, so these modules must be imported after those variables are set.
  */
-const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS;
-
-export const dynamo = new DynamoDBClient({ maxAttempts: 3 });
-export const sqs = new SQSClient(sqsEndpoint ? { endpoint: sqsEndpoint, useQueueUrlAsEndpoint: false } : {});
-export const ses = new SESv2Client({});
-export const secretsManager = new SecretsManagerClient({});
+export { dynamo } from '#shared/aws/dynamo.ts';
+export { secretsManager } from '#shared/aws/secrets.ts';
+export { ses } from '#shared/aws/ses.ts';
+export { sqs } from '#shared/aws/sqs.ts';

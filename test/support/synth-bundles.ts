@@ -19,7 +19,11 @@ export const synthBundles = (name: string): SynthesizedBundles => {
   const outdir = path.join(PROJECT_ROOT, '.build', name);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  // the same context `cdk synth` reads from cdk.json
+  const { context } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const app = new App({ outdir, context: { ...context, 'aws:cdk:enable-asset-metadata': true } });
   const stack = addGovernor(app);
   app.synth();
   const template = JSON.parse(

@@ -1,0 +1,4 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/** Built once per process. */
+export const secretsManager = new SecretsManagerClient({});
