@@ -123,6 +123,31 @@ describe('runJob', () => {
     });
   });
 
+  it('returns waiting jobs in priority order within the bucket where room opens, spread by jitter', async () => {
+    connection.windowSeconds = 3600; // one-minute buckets
+    try {
+      const delays: Record<string, number[]> = { critical: [], normal: [], bulk: [] };
+      for (const priority of ['critical', 'normal', 'bulk'] as const) {
+        for (const r of [0, 0.5, 0.99]) {
+          const h = harness({
+            grants: [{ granted: false, reason: 'budget', retryAt: NOW + 120_000, retryBucket: 9, used: 80 }],
+          });
+          h.deps.random = () => r;
+          await run(h, job({ method: 'GET', path: '/Tickets/1' }, { priority }));
+          delays[priority]?.push(h.delayed[0]?.seconds ?? -1);
+        }
+      }
+      // never before room opens, never past the bucket's end, critical first and bulk last
+      expect(Math.min(...Object.values(delays).flat())).toBeGreaterThanOrEqual(120);
+      expect(Math.max(...Object.values(delays).flat())).toBeLessThanOrEqual(180);
+      expect(Math.max(...(delays.critical ?? []))).toBeLessThanOrEqual(Math.min(...(delays.normal ?? [])));
+      expect(Math.max(...(delays.normal ?? []))).toBeLessThanOrEqual(Math.min(...(delays.bulk ?? [])));
+      expect(new Set(delays.normal).size).toBe(3); // spread, not all in one second
+    } finally {
+      connection.windowSeconds = 60;
+    }
+  });
+
   it('chains waits longer than 900 s with a not-before mark', async () => {
     const h = harness({
       grants: [{ granted: false, reason: 'budget', retryAt: NOW + 2_000_000, retryBucket: 9, used: 80 }],
