@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulators, startEmulators } from '#local/emulators.ts';
+import { createResources } from '#local/resources.ts';
+import { DynamoTokenStore, tokenKey } from '#shared/auth/tokens.ts';
+import { ValidationError } from '#shared/errors.ts';
+
+let emulators: Emulators;
+let dynamo: DynamoDBClient;
+let tableName: string;
+let store: DynamoTokenStore;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  ({ tableName } = await createResources(emulators, { prefix: 'auth-tokens' }));
+  dynamo = new DynamoDBClient({
+    region: emulators.region,
+    endpoint: emulators.endpoints.dynamodb,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  store = new DynamoTokenStore(dynamo, tableName);
+});
+
+afterAll(async () => {
+  dynamo?.destroy();
+  await emulators?.stop();
+});
+
+const storedItem = async (id: string) =>
+  (await dynamo.send(new GetItemCommand({ TableName: tableName, Key: tokenKey(id), ConsistentRead: true })))
+    .Item;
+
+describe('API tokens', () => {
+  it('creates a token that verifies with its name, in the agt_<id>_<secret> format', async () => {
+    const created = await store.create('ops laptop');
+    expect(created.token).toMatch(/^agt_[A-Za-z0-9]{12}_[0-9a-f]{64}$/);
+    expect(created.token.split('_')[1]).toBe(created.id);
+    expect(await store.verify(`Bearer ${created.token}`)).toEqual({
+      ok: true,
+      id: created.id,
+      name: 'ops laptop',
+    });
+    // the scheme is case-insensitive
+    expect((await store.verify(`bearer ${created.token}`)).ok).toBe(true);
+  });
+
+  it('answers 401 without a bearer credential', async () => {
+    for (const header of [undefined, '', '   ', 'Basic x', 'Bearer', 'Bearer ', 'Token agt_x']) {
+      const check = await store.verify(header);
+      expect(check, String(header)).toMatchObject({ ok: false, status: 401 });
+      if (!check.ok) expect(check.message).not.toBe('');
+    }
+  });
+
+  it('answers 403 for a wrong secret, an unknown id, a malformed token and a revoked token', async () => {
+    const { token, id } = await store.create('ci');
+    const secret = token.slice(-64);
+    const wrongSecret = `agt_${id}_${secret.slice(0, -1)}${secret.endsWith('0') ? '1' : '0'}`;
+    const unknownId = `agt_ZZZZZZZZZZZZ_${secret}`;
+    const wrong = await store.verify(`Bearer ${wrongSecret}`);
+    const unknown = await store.verify(`Bearer ${unknownId}`);
+    expect(wrong).toMatchObject({ ok: false, status: 403 });
+    // neither the status nor the message tells an unknown id from a wrong secret
+    expect(unknown).toEqual(wrong);
+    for (const bad of ['agt_short_abc', `xyz_${id}_${secret}`, `agt_${id}_${secret.toUpperCase()}`]) {
+      expect(await store.verify(`Bearer ${bad}`), bad).toMatchObject({ ok: false, status: 403 });
+    }
+
+    expect(await store.revoke(id)).toBe(true);
+    const revoked = await store.verify(`Bearer ${token}`);
+    expect(revoked).toMatchObject({ ok: false, status: 403, message: 'API token has been revoked' });
+    // a wrong secret for a revoked id still just says "invalid"
+    expect(await store.verify(`Bearer ${wrongSecret}`)).toEqual(wrong);
+  });
+
+  it('revoke is false for a token that does not exist and keeps the first revocation time', async () => {
+    expect(await store.revoke('AAAAAAAAAAAA')).toBe(false);
+    expect(await store.revoke('not an id')).toBe(false);
+    const { id } = await store.create('twice');
+    expect(await store.revoke(id)).toBe(true);
+    const first = (await storedItem(id))?.revokedAt?.S;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await store.revoke(id)).toBe(true);
+    expect((await storedItem(id))?.revokedAt?.S).toBe(first);
+  });
+
+  it('lists tokens without hashes, and stores only the SHA-256 of the secret', async () => {
+    const created = await store.create('listed');
+    const listed = await store.list();
+    const mine = listed.find((t) => t.id === created.id);
+    expect(mine).toEqual({ id: created.id, name: 'listed', createdAt: created.createdAt });
+    for (const t of listed) {
+      expect(Object.keys(t).sort()).toEqual(
+        t.revokedAt ? ['createdAt', 'id', 'name', 'revokedAt'] : ['createdAt', 'id', 'name'],
+      );
+    }
+    expect(listed.some((t) => t.revokedAt)).toBe(true);
+
+    const item = await storedItem(created.id);
+    const secret = created.token.slice(-64);
+    const { createHash } = await import('node:crypto');
+    expect(item?.hash?.S).toBe(createHash('sha256').update(secret).digest('hex'));
+    const raw = JSON.stringify(item);
+    expect(raw).not.toContain(secret);
+    expect(raw).not.toContain(created.token);
+  });
+
+  it('validates names', async () => {
+    await expect(store.create('')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.create('   ')).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.create('x'.repeat(65))).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.create('two\nlines')).rejects.toBeInstanceOf(ValidationError);
+    expect((await store.create('y'.repeat(64))).name).toHaveLength(64);
+  });
+
+  it('npm run token: create prints the token once, list and revoke work, bad usage exits 2', async () => {
+    const run = promisify(execFile);
+    const env = { ...process.env, ...emulators.env, TABLE_NAME: tableName };
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], { env, cwd: process.cwd() });
+
+    const created = await cli('create', '--name', 'from the cli');
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^agt_[A-Za-z0-9]{12}_[0-9a-f]{64}$/);
+    expect(created.stderr).toMatch(/cannot be shown again/);
+    expect(await store.verify(`Bearer ${token}`)).toMatchObject({ ok: true, name: 'from the cli' });
+
+    const id = token.split('_')[1] ?? '';
+    const listed = (await cli('list')).stdout.trim().split('\n');
+    expect(listed.map((line) => JSON.parse(line).id)).toContain(id);
+    expect(listed.join('\n')).not.toContain(token.slice(-64));
+
+    await cli('revoke', id);
+    expect(await store.verify(`Bearer ${token}`)).toMatchObject({ ok: false, status: 403 });
+    await expect(cli('revoke', 'AAAAAAAAAAAA')).rejects.toMatchObject({ code: 1 });
+    await expect(cli('create')).rejects.toMatchObject({ code: 2 });
+    await expect(cli('create', '--name', '')).rejects.toMatchObject({ code: 2 });
+    await expect(cli('frobnicate')).rejects.toMatchObject({ code: 2 });
+  });
+});
