@@ -56,14 +56,16 @@ const DUMMY_HASH = sha256('autotask-governor: no such token');
 const randomId = (): string => Array.from({ length: ID_LENGTH }, () => BASE62[randomInt(62)]).join('');
 
 export const validateTokenName = (name: unknown): string => {
-  if (typeof name !== 'string' || name.trim().length === 0 || [...name].length > NAME_MAX) {
+  const trimmed = typeof name === 'string' ? name.trim() : '';
+  const length = [...trimmed].length;
+  if (length < 1 || length > NAME_MAX) {
     throw new ValidationError(`token name must be 1-${NAME_MAX} characters`, 'invalid-token-name');
   }
   // Names appear in alert e-mails ("resumed by ...") and logs: no line breaks or other control characters.
-  if (/\p{Cc}/u.test(name)) {
+  if (/\p{Cc}/u.test(trimmed)) {
     throw new ValidationError('token name must not contain control characters', 'invalid-token-name');
   }
-  return name.trim();
+  return trimmed;
 };
 
 const deny = (status: 401 | 403, message: string): TokenCheck => ({ ok: false, status, message });

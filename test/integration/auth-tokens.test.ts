@@ -113,6 +113,7 @@ describe('API tokens', () => {
     await expect(store.create('x'.repeat(65))).rejects.toBeInstanceOf(ValidationError);
     await expect(store.create('two\nlines')).rejects.toBeInstanceOf(ValidationError);
     expect((await store.create('y'.repeat(64))).name).toHaveLength(64);
+    expect((await store.create(`  ${'z'.repeat(64)}  `)).name).toBe('z'.repeat(64));
   });
 
   it('npm run token: create prints the token once, list and revoke work, bad usage exits 2', async () => {
