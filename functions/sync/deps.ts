@@ -1,3 +1,4 @@
+import { buildAlertingStateMachine } from '#functions/common/alerting.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import { dynamo } from '#shared/aws/dynamo.ts';
 import { secretsManager } from '#shared/aws/secrets.ts';
@@ -9,9 +10,10 @@ import { SecretsManagerCredentials } from '#shared/connections/credentials.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import { DynamoConnectionStore } from '#shared/connections/store.ts';
 import { logger } from '#shared/observability/logger.ts';
-import type { SyncDeps } from '#shared/usage/threshold-sync.ts';
+import { HourlyUsage } from '#shared/usage/hourly.ts';
+import type { SuperviseDeps } from '#shared/usage/supervise.ts';
 
-export const buildSyncDeps = (): SyncDeps & { store: DynamoConnectionStore } => {
+export const buildSyncDeps = (): SuperviseDeps & { store: DynamoConnectionStore } => {
   const tableName = requireEnv(envNames.tableName);
   const store = new DynamoConnectionStore(dynamo, tableName);
   const cached = new CachedConnections(store);
@@ -27,14 +29,18 @@ export const buildSyncDeps = (): SyncDeps & { store: DynamoConnectionStore } => 
     await cached.cacheZone(connection.connectionId, zoneUrl);
     return zoneUrl;
   };
+  const log = logger.child({ function: 'sync' });
+  const budget = new DynamoBudgetStore(dynamo, tableName);
   return {
     store,
     dynamo,
     tableName,
-    budget: new DynamoBudgetStore(dynamo, tableName),
+    budget,
     autotask,
     credentials: new SecretsManagerCredentials(secretsManager),
     zoneFor,
-    log: logger.child({ function: 'sync' }),
+    states: buildAlertingStateMachine(tableName, budget, log),
+    hourly: new HourlyUsage(dynamo, tableName, budget),
+    log,
   };
 };

@@ -8,6 +8,8 @@ import { optionalEnv, requireEnv } from '#shared/config/env.ts';
 import { envNames } from '#shared/config/resources.ts';
 import { CachedConnections } from '#shared/connections/cached-store.ts';
 import { SecretsManagerCredentials } from '#shared/connections/credentials.ts';
+import { ConnectionStateMachine } from '#shared/connections/state-machine.ts';
+import { DynamoStateStore } from '#shared/connections/state-store.ts';
 import { DynamoConnectionStore } from '#shared/connections/store.ts';
 import { DynamoExecutionStore } from '#shared/jobs/executions.ts';
 import { SqsJobQueue } from '#shared/jobs/queue.ts';
@@ -17,10 +19,15 @@ import { logger } from '#shared/observability/logger.ts';
 /** Built once per container from the environment, failing fast with the missing variable's name. */
 export const buildWorkerDeps = (): RunJobDeps => {
   const tableName = requireEnv(envNames.tableName);
+  const budget = new DynamoBudgetStore(dynamo, tableName);
+  const log = logger.child({ function: 'worker' });
+  // No mailer here (SES stays out of the worker's bundle): the sleep e-mail waits in the state's
+  // outbox and the sync sends it within a minute.
+  const states = new ConnectionStateMachine({ store: new DynamoStateStore(dynamo, tableName), budget, log });
   return {
     connections: new CachedConnections(new DynamoConnectionStore(dynamo, tableName)),
     credentials: new SecretsManagerCredentials(secretsManager),
-    budget: new DynamoBudgetStore(dynamo, tableName),
+    budget,
     autotask: new AutotaskHttpClient({
       zoneDiscoveryUrl: optionalEnv(
         envNames.zoneDiscoveryUrl,
@@ -34,6 +41,9 @@ export const buildWorkerDeps = (): RunJobDeps => {
     }),
     executions: new DynamoExecutionStore(dynamo, tableName),
     matchPath,
-    log: logger.child({ function: 'worker' }),
+    log,
+    onThrottled429: async (connection) => {
+      await states.sleep(connection, 'Autotask answered 429 (threshold exceeded)', 'worker', false);
+    },
   };
 };

@@ -97,6 +97,10 @@ const detailRows = (facts: AlertFacts): Array<[string, string]> => {
   if (facts.kind === 'resume') {
     rows.push(['Resumed', automatic(facts.who) ? 'automatically' : `manually by ${facts.who}`]);
   }
+  if (facts.kind === 'usage-high' && facts.who) rows.push(['Wake requested by', facts.who]);
+  if (facts.kind === 'sleep' && facts.who && !['governor', 'automatic'].includes(facts.who)) {
+    rows.push(['Put to sleep by', facts.who]);
+  }
   if (facts.expectedResumeAt !== undefined && facts.kind !== 'resume') {
     rows.push([
       'Expected to resume',
@@ -145,7 +149,7 @@ const renderText = (facts: AlertFacts): string => {
   lines.push(thresholdsText(facts));
   const endpoints = endpointsOf(facts);
   if (endpoints.length > 0) {
-    lines.push('', 'Busiest endpoints in the window:');
+    lines.push('', 'Busiest endpoints (calls this hour and the last):');
     const pathWidth = Math.max(...endpoints.map((e) => e.endpoint.length)) + 2;
     for (const e of endpoints) lines.push(`  ${e.endpoint.padEnd(pathWidth)}${count(e.calls).padStart(8)}`);
   }
@@ -185,7 +189,7 @@ const renderHtml = (facts: AlertFacts, subject: string): string => {
   const endpoints = endpointsOf(facts);
   if (endpoints.length > 0) {
     parts.push(
-      '<p>Busiest endpoints in the window:</p>',
+      '<p>Busiest endpoints (calls this hour and the last):</p>',
       '<table style="border-collapse:collapse">',
       ...endpoints.map(
         (e) =>

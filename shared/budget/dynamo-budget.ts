@@ -78,8 +78,11 @@ export interface BudgetStore {
   usage(connectionId: string, windowSeconds: number): Promise<Usage>;
   /** The operators' state machine puts the connection to sleep (only critical work reserves) or wakes it. */
   setAsleep(connectionId: string, asleep: boolean): Promise<void>;
-  /** A consistent read of the whole budget item (status, usage report). */
-  snapshot(connectionId: string, windowSeconds: number): Promise<BudgetSnapshot>;
+  /** A consistent read of the whole budget item (status, usage report), or this process's copy if
+   *  it is at most `maxAgeMs` old (the sync's own writes just returned the item). */
+  snapshot(connectionId: string, windowSeconds: number, maxAgeMs?: number): Promise<BudgetSnapshot>;
+  /** Removes per-hour counters once they are archived (shared/usage/hourly.ts). */
+  dropHourly(connectionId: string, attributes: string[]): Promise<void>;
   /** Writes throttle counts still held in memory if they are older than `maxAgeMs`. */
   flushCounters(maxAgeMs?: number): Promise<void>;
 }
@@ -101,11 +104,16 @@ const PRUNE_BATCH = 40;
 const MAX_ROUNDS = 6;
 /** All three threads of an endpoint busy: look again this soon (a request rarely takes longer). */
 const SLOT_RECHECK_MS = 50;
-/** While asleep, waiting jobs look again this often: a wake-up is noticed within 30 s. */
-const ASLEEP_RECHECK_MS = 20_000;
+/** While asleep, waiting jobs look again this often (plus up to 10 s of jitter): a wake-up is noticed within 30 s. */
+const ASLEEP_RECHECK_MS = 15_000;
 const ASLEEP_CACHE_MS = 5_000;
 const HOUR_MS = 3_600_000;
 export const hourOf = (at: number): number => Math.floor(at / HOUR_MS);
+/** Per-hour counters on the budget item (README "Usage report"): calls per priority `h<hour>_<priority>`
+ *  (and `_sync`), jobs throttled `t<hour>`, 429s `x<hour>`, other integrations `oh<hour>`, calls per
+ *  endpoint `n<hour>_<endpoint>`. */
+export const HOURLY_ATTRIBUTE = /^(h\d+_[a-z]+|t\d+|x\d+|oh\d+|n\d+_\w+)$/;
+const endpointAttr = (hour: number, endpoint: string) => `n${hour}_${endpoint.replace(/[^A-Za-z0-9]/g, '_')}`;
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
 /**
@@ -236,9 +244,10 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(connectionId),
-          UpdateExpression: 'SET #s = if_not_exists(#s, :zero) + :one, #ttl = :ttl',
+          UpdateExpression:
+            'SET #s = if_not_exists(#s, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one, #ttl = :ttl',
           ConditionExpression: 'attribute_not_exists(cum) OR cum <= :bound',
-          ExpressionAttributeNames: { '#s': `s${c}`, '#ttl': 'ttl' },
+          ExpressionAttributeNames: { '#s': `s${c}`, '#calls': `h${hourOf(now)}_sync`, '#ttl': 'ttl' },
           ExpressionAttributeValues: {
             ':zero': n(0),
             ':one': n(1),
@@ -265,8 +274,13 @@ export class DynamoBudgetStore implements BudgetStore {
         TableName: this.tableName,
         Key: key(connectionId),
         UpdateExpression:
-          'SET cum = if_not_exists(cum, :zero) + :k, #end = if_not_exists(cum, :zero) + :k, #others = if_not_exists(#others, :zero) + :k, #ttl = :ttl',
-        ExpressionAttributeNames: { '#end': endAttr(c), '#others': othersAttr(c), '#ttl': 'ttl' },
+          'SET cum = if_not_exists(cum, :zero) + :k, #end = if_not_exists(cum, :zero) + :k, #others = if_not_exists(#others, :zero) + :k, #hour = if_not_exists(#hour, :zero) + :k, #ttl = :ttl',
+        ExpressionAttributeNames: {
+          '#end': endAttr(c),
+          '#others': othersAttr(c),
+          '#hour': `oh${hourOf(now)}`,
+          '#ttl': 'ttl',
+        },
         ExpressionAttributeValues: { ':zero': n(0), ':k': n(count), ':ttl': n(ttlFor(g, now)) },
         ReturnValues: 'ALL_NEW',
       }),
@@ -314,8 +328,25 @@ export class DynamoBudgetStore implements BudgetStore {
     if (cached) cached.asleep = asleep;
   }
 
-  async snapshot(connectionId: string, windowSeconds: number): Promise<BudgetSnapshot> {
+  async snapshot(connectionId: string, windowSeconds: number, maxAgeMs = -1): Promise<BudgetSnapshot> {
+    const cached = this.cache.get(connectionId);
+    if (cached && this.now() - cached.readAt <= maxAgeMs) return cached;
     return this.read(connectionId, geometry(windowSeconds));
+  }
+
+  async dropHourly(connectionId: string, attributes: string[]): Promise<void> {
+    const names = attributes.filter((a) => HOURLY_ATTRIBUTE.test(a));
+    if (names.length === 0) return;
+    await this.dynamo.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key(connectionId),
+        UpdateExpression: `REMOVE ${names.map((_, i) => `#h${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#h${i}`, name])),
+      }),
+    );
+    const cached = this.cache.get(connectionId);
+    for (const name of names) cached?.hourly.delete(name);
   }
 
   async flushCounters(maxAgeMs = 30_000): Promise<void> {
@@ -402,6 +433,11 @@ export class DynamoBudgetStore implements BudgetStore {
       '#ttl = :ttl',
       '#calls = if_not_exists(#calls, :zero) + :k',
     ];
+    if (request.thread) {
+      // calls per endpoint and hour: the alert e-mails name the busiest endpoints
+      names['#endpoint'] = endpointAttr(hourOf(now), request.thread.endpoint);
+      sets.push('#endpoint = if_not_exists(#endpoint, :zero) + :k');
+    }
     const conditions = [
       '(attribute_not_exists(cum) OR cum <= :bound)',
       '(attribute_not_exists(blockedUntil) OR blockedUntil <= :now)',
@@ -544,7 +580,7 @@ const removeClause = (names: string[]): string => (names.length ? ` REMOVE ${nam
 /** Budget items outlive the window they describe by a comfortable margin, then DynamoDB deletes them. */
 const ttlFor = (g: Geometry, now: number): number => Math.ceil((now + 2 * g.windowMs) / 1000) + 3600;
 
-const usageOf = (snap: BudgetSnapshot, c: number): Usage => {
+export const usageOf = (snap: BudgetSnapshot, c: number): Usage => {
   const counted = usedAt(snap, c);
   const others = Math.min(counted, othersAt(snap, c));
   const system = systemAt(snap, c);
@@ -574,7 +610,7 @@ export const decode = (
     else if (/^o\d+$/.test(name)) snap.others.set(Number(name.slice(1)), num);
     else if (/^s\d+$/.test(name)) snap.system.set(Number(name.slice(1)), num);
     else if (name === 'asleep') snap.asleep = num > 0;
-    else if (/^(h\d+_[a-z]+|t\d+|x\d+)$/.test(name)) snap.hourly.set(name, num);
+    else if (HOURLY_ATTRIBUTE.test(name)) snap.hourly.set(name, num);
   }
   return snap;
 };

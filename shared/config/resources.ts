@@ -40,5 +40,11 @@ export const envNames = {
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   zoneDiscoveryUrl: 'ZONE_DISCOVERY_URL',
   senderEmail: 'SENDER_EMAIL',
+  /** Stack-wide admins (comma-separated), added to every connection's own alert recipients. */
+  alertRecipients: 'ALERT_RECIPIENTS',
+  /** The operators' API base URL: wake links and status links in alert e-mails. */
+  publicApiUrl: 'PUBLIC_API_URL',
+  /** Secrets Manager ARN of the wake-link HMAC key. */
+  wakeLinkSecretArn: 'WAKE_LINK_SECRET_ARN',
   logLevel: 'LOG_LEVEL',
 } as const;

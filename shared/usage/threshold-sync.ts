@@ -2,6 +2,7 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { AutotaskApi } from '#shared/autotask/types.ts';
@@ -34,7 +35,7 @@ export type SyncOutcome =
   | { status: 'synced'; total: number; usage: Usage; othersAdded: number; nextDueAt: number }
   | { status: 'not-due' }
   | { status: 'no-budget'; retryAt: number }
-  | { status: 'error'; message: string };
+  | { status: 'error'; message: string; throttled: boolean };
 
 /**
  * How often the database's total is read: once a "minute" (a bucket: 1/60 of the window, one real
@@ -101,7 +102,7 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
       connectionId: connection.connectionId,
       error: message,
     });
-    return { status: 'error', message };
+    return { status: 'error', message, throttled: err instanceof AutotaskError && err.kind === 'throttled' };
   }
 
   const total = info.currentTimeframeRequestCount;
@@ -213,4 +214,28 @@ const setDue = async (
       ExpressionAttributeValues: values,
     }),
   );
+};
+
+/** The last ThresholdInformation reading: other integrations' requests as Autotask counted them. */
+export interface LastReading {
+  othersSeen: number;
+  total: number;
+  at: number;
+}
+
+export const readLastSync = async (
+  dynamo: DynamoDBClient,
+  tableName: string,
+  connectionId: string,
+): Promise<LastReading | undefined> => {
+  const out = await dynamo.send(
+    new GetItemCommand({ TableName: tableName, Key: syncKey(connectionId), ConsistentRead: true }),
+  );
+  const item = out.Item;
+  if (item?.lastOthersSeen?.N === undefined || item.lastAt?.N === undefined) return undefined;
+  return {
+    othersSeen: Number(item.lastOthersSeen.N),
+    total: Number(item.lastTotal?.N ?? 0),
+    at: Number(item.lastAt.N),
+  };
 };

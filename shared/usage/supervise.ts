@@ -1,0 +1,46 @@
+import type { BudgetStore } from '#shared/budget/dynamo-budget.ts';
+import type { Connection } from '#shared/connections/model.ts';
+import type { ConnectionStateMachine } from '#shared/connections/state-machine.ts';
+import type { HourlyUsage } from '#shared/usage/hourly.ts';
+import { type SyncDeps, type SyncOutcome, syncConnection } from '#shared/usage/threshold-sync.ts';
+
+export interface SuperviseDeps extends SyncDeps {
+  budget: BudgetStore;
+  states: Pick<ConnectionStateMachine, 'observe' | 'sleep'>;
+  hourly: Pick<HourlyUsage, 'archive'>;
+}
+
+/**
+ * What the schedule does for each connection that is due:
+ * 1. read ThresholdInformation and feed other integrations' usage into the budget (threshold-sync.ts);
+ * 2. hand the database total to the state machine: sleep, resume, warn, send e-mails waiting in the
+ *    outbox (when even the sync's read had no room, the budget's own total stands in for it);
+ * 3. a 429 on that read puts the connection to sleep like a worker's 429 would;
+ * 4. move closed hours of the usage report out of the budget item.
+ * A connection whose turn another caller holds ("not-due") is left alone.
+ */
+export const superviseConnection = async (
+  connection: Connection,
+  deps: SuperviseDeps,
+): Promise<SyncOutcome> => {
+  const outcome = await syncConnection(connection, deps);
+  if (outcome.status === 'not-due') return outcome;
+  if (outcome.status === 'error' && outcome.throttled) {
+    await deps.states.sleep(
+      connection,
+      'Autotask answered 429 (threshold exceeded) to ThresholdInformation',
+      'sync',
+      false,
+    );
+  }
+  if (outcome.status === 'synced' || outcome.status === 'no-budget') {
+    const total =
+      outcome.status === 'synced'
+        ? outcome.total
+        : (await deps.budget.usage(connection.connectionId, connection.windowSeconds)).total;
+    await deps.states.observe(connection, total);
+  }
+  const snap = await deps.budget.snapshot(connection.connectionId, connection.windowSeconds, 5_000);
+  await deps.hourly.archive(connection.connectionId, snap);
+  return outcome;
+};
