@@ -6,6 +6,8 @@
  * The functions build their SDK clients at import time from AWS_ENDPOINT_URL_* variables, so they
  * are imported only after the emulators' environment is in place: one local governor per process.
  */
+
+import { randomBytes } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -20,10 +22,11 @@ import {
   startAutotaskSimulator,
 } from '#local/autotask-sim/index.ts';
 import { type Emulators, startEmulators } from '#local/emulators.ts';
+import { type HttpApiHandler, startHttpGateway } from '#local/http-gateway.ts';
 import { createResources, type Resources } from '#local/resources.ts';
 import { putSecret } from '#local/secrets.ts';
 import { startPoller } from '#local/sqs-poller.ts';
-import { workerEventSource } from '#shared/config/resources.ts';
+import { envNames, workerEventSource } from '#shared/config/resources.ts';
 import type { ConnectionSettingsInput } from '#shared/connections/model.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 
@@ -39,6 +42,8 @@ export interface LocalGovernorOptions {
   loadWorker?: () => Promise<{
     handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
   }>;
+  /** Admins who get the alert e-mails (the stack-wide ALERT_RECIPIENTS; default one local address). */
+  alertRecipients?: string[];
   /** Log level of the functions (default: silent, the demo prints its own progress). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -48,12 +53,19 @@ export interface LocalGovernor {
   resources: Resources;
   simulator: AutotaskSimulator;
   connectionId: string;
+  /** The operators' HTTP API (the API function behind the local API Gateway stand-in). */
+  apiUrl: string;
+  /** A bearer token for the operators' API (as `npm run token -- create` makes). */
+  createToken(name: string): Promise<string>;
   sqs: SQSClient;
   sendJobs(jobs: Array<JobInput | string>): Promise<void>;
   /** Receives (and deletes) whatever is on a queue right now. */
   drain(queueUrl: string, waitSeconds?: number): Promise<Message[]>;
   stop(): Promise<void>;
 }
+
+export const LOCAL_SENDER = 'governor@msp.example';
+export const LOCAL_ADMIN = 'admin@msp.example';
 
 export const LOCAL_USER = {
   username: 'governor@msp.example',
@@ -70,9 +82,26 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     ...options.simulator,
     users: [LOCAL_USER, ...(options.simulator?.users ?? [])],
   });
+  // The API's URL goes into alert e-mails, so the gateway listens before the functions are loaded.
+  let api: HttpApiHandler | undefined;
+  const gateway = await startHttpGateway({
+    handler: (event, context) => {
+      if (!api) throw new Error('the API function is not loaded yet');
+      return api(event, context);
+    },
+    functionName: 'autotask-governor-api',
+    region: emulators.region,
+  });
+  const wakeLinkKey = await putSecret('autotask-governor/local/wake-link-signing-key', {
+    key: randomBytes(32).toString('hex'),
+  });
   Object.assign(process.env, resources.env, {
     ZONE_DISCOVERY_URL: simulator.zoneDiscoveryUrl,
     METRICS_DISABLED: 'true',
+    [envNames.senderEmail]: LOCAL_SENDER,
+    [envNames.alertRecipients]: (options.alertRecipients ?? [LOCAL_ADMIN]).join(','),
+    [envNames.publicApiUrl]: gateway.url,
+    [envNames.wakeLinkSecretArn]: wakeLinkKey.arn,
   });
 
   const { configureLogging } = await import('#shared/observability/logger.ts');
@@ -121,6 +150,10 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
         }, syncIntervalMs)
       : undefined;
 
+  api = (await import('#functions/api/handler.ts')).handler as unknown as HttpApiHandler;
+  const { DynamoTokenStore } = await import('#shared/auth/tokens.ts');
+  const tokens = new DynamoTokenStore(dynamo, resources.tableName);
+
   const sqs = new SQSClient({ region: emulators.region, endpoint: emulators.endpoints.sqs });
   const sendJobs = async (jobs: Array<JobInput | string>) => {
     for (let i = 0; i < jobs.length; i += 10) {
@@ -167,6 +200,8 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     resources,
     simulator,
     connectionId,
+    apiUrl: gateway.url,
+    createToken: async (name) => (await tokens.create(name)).token,
     sqs,
     sendJobs,
     drain,
@@ -174,6 +209,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
       if (syncTimer) clearInterval(syncTimer);
       await syncing;
       await Promise.all(pollers.map((p) => p.stop()));
+      await gateway.stop();
       sqs.destroy();
       await simulator.stop();
       await emulators.stop();

@@ -1,16 +1,11 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { buildApiDeps } from '#functions/api/deps.ts';
+import { route } from '#functions/api/routes.ts';
 
-/**
- * The operators' HTTPS API (status, wake-up, settings, usage report, POST /jobs) is not built yet
- * (issue #4). Until it is, every route answers 501 with a JSON error instead of failing with a 500.
- */
-export const handler = async (): Promise<APIGatewayProxyStructuredResultV2> => ({
-  statusCode: 501,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({
-    error: {
-      code: 'not-implemented',
-      message: 'The operators API is not available in this version of autotask-governor.',
-    },
-  }),
-});
+const deps = buildApiDeps();
+
+/** The operators' HTTPS API (API Gateway HTTP API, payload 2.0): routes and auth in routes.ts. */
+export const handler = middy((event: APIGatewayProxyEventV2) => route(event, deps)) as unknown as (
+  event: APIGatewayProxyEventV2,
+) => Promise<APIGatewayProxyStructuredResultV2>;

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
+import { call, mails, waitFor } from '../support/operators.ts';
+
+// Issue 4, acceptance 4: the e-mailed wake link. Valid + confirmed -> awake; tampered or expired ->
+// 403; used twice -> 410; opening it (GET, what mail scanners do) changes nothing.
+let gov: LocalGovernor;
+let token: string;
+
+beforeAll(async () => {
+  gov = await startLocalGovernor({
+    simulator: { limit: 6000, windowSeconds: 60, latencyScale: 0 },
+    connection: { limit: 6000, windowSeconds: 60 },
+  });
+  token = await gov.createToken('ops');
+});
+
+afterAll(async () => {
+  await gov?.stop();
+});
+
+const state = async () => (await call(gov, 'GET', `/connections/${gov.connectionId}`, { token })).json.state;
+
+describe('wake links', () => {
+  it('wakes once after confirmation; tampered, expired and reused links are refused', async () => {
+    expect((await call(gov, 'POST', `/connections/${gov.connectionId}/sleep`, { token })).status).toBe(200);
+    const mail = await waitFor(
+      async () => (await mails(gov)).find((m) => /: asleep/.test(m.subject)),
+      10_000,
+    );
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/wake-links\/[A-Za-z0-9_.~-]+)/.exec(mail.text)?.[1];
+    expect(link).toBeDefined();
+    expect(mail.html).toContain(link);
+    const path = (link as string).slice(gov.apiUrl.length);
+    const tokenPart = path.slice('/wake-links/'.length);
+
+    // opening the link only shows a confirmation page
+    const page = await call(gov, 'GET', path);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.text).toMatch(/<form method="post"/);
+    expect(await state()).toBe('asleep');
+
+    // tampered: one character of the signature, or of the payload, changed
+    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+    for (const bad of [flip(tokenPart, tokenPart.length - 3), flip(tokenPart, 2), 'not-a-token']) {
+      expect((await call(gov, 'GET', `/wake-links/${bad}`)).status).toBe(403);
+      expect((await call(gov, 'POST', `/wake-links/${bad}`)).status).toBe(403);
+    }
+    expect(await state()).toBe('asleep');
+
+    // expired: a link signed with the same key an hour and a minute ago
+    const { HmacWakeLinks, signingKeyFromSecret } = await import('#shared/auth/wake-links.ts');
+    const { dynamo, secretsManager } = await import('#shared/aws/clients.ts');
+    const past = new HmacWakeLinks(
+      signingKeyFromSecret(secretsManager, process.env.WAKE_LINK_SECRET_ARN as string),
+      dynamo,
+      gov.resources.tableName,
+      () => Date.now() - 61 * 60_000,
+    );
+    const expired = await past.sign(gov.connectionId);
+    expect((await call(gov, 'POST', `/wake-links/${expired}`)).status).toBe(403);
+    expect(await state()).toBe('asleep');
+
+    const confirmed = await call(gov, 'POST', path);
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.text).toMatch(/is awake/);
+    expect(await state()).toBe('awake');
+
+    const again = await call(gov, 'POST', path);
+    expect(again.status).toBe(410);
+    expect(await state()).toBe('awake');
+
+    const status = (await call(gov, 'GET', `/connections/${gov.connectionId}`, { token })).json;
+    expect(status.transitions[0]).toMatchObject({ to: 'awake', who: 'wake link (e-mail)' });
+  }, 60_000);
+});
