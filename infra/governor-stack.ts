@@ -4,16 +4,13 @@ import type { Construct } from 'constructs';
 import { envNames } from '#shared/config/resources.ts';
 import { type GovernorConfig, loadConfig } from './config.ts';
 import { Alerts } from './constructs/alerts.ts';
-import { API_ENV, Api } from './constructs/api.ts';
+import { Api } from './constructs/api.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Queues } from './constructs/queues.ts';
 import { Secrets } from './constructs/secrets.ts';
 import { Sync } from './constructs/sync.ts';
 import { Tables } from './constructs/tables.ts';
 import { Worker } from './constructs/worker.ts';
-
-/** Default admin recipients of alert e-mails, added by the functions to each connection's own list. */
-export const ALERT_RECIPIENTS_ENV = 'ALERT_RECIPIENTS';
 
 export interface GovernorStackProps extends StackProps {
   readonly config: GovernorConfig;
@@ -53,7 +50,6 @@ export class GovernorStack extends Stack {
       ...common,
       table,
       queues: this.queues,
-      alerts: this.alerts,
       connectionSecretPrefix,
       replyQueueArns: config.replyQueueArns,
       zoneDiscoveryUrl: config.zoneDiscoveryUrl,
@@ -63,7 +59,7 @@ export class GovernorStack extends Stack {
     this.sync = new Sync(this, 'Sync', {
       ...common,
       table,
-      delayQueue: this.queues.delay,
+      wakeLinkSecret: this.secrets.wakeLinkSecret,
       alerts: this.alerts,
       connectionSecretPrefix,
       zoneDiscoveryUrl: config.zoneDiscoveryUrl,
@@ -81,12 +77,12 @@ export class GovernorStack extends Stack {
       corsOrigins: config.corsOrigins,
     });
 
-    for (const fn of [this.worker.fn, this.sync.fn, this.api.fn]) {
-      // The API's endpoint depends on its id only (not on its routes or the function), so every
-      // function can know it without a dependency cycle: alert e-mails link to it.
-      fn.addEnvironment(API_ENV.publicApiUrl, this.api.url);
+    for (const fn of [this.sync.fn, this.api.fn]) {
+      // The functions that send alert e-mails link to the API. Its endpoint depends on its id only
+      // (not on its routes or the function), so this makes no dependency cycle.
+      fn.addEnvironment(envNames.publicApiUrl, this.api.url);
       if (config.alertRecipients.length > 0)
-        fn.addEnvironment(ALERT_RECIPIENTS_ENV, config.alertRecipients.join(','));
+        fn.addEnvironment(envNames.alertRecipients, config.alertRecipients.join(','));
     }
 
     this.monitoring = new Monitoring(this, 'Monitoring', {

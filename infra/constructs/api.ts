@@ -18,9 +18,6 @@ import type { LogLevel } from '../config.ts';
 import type { Alerts } from './alerts.ts';
 import { entryPath, GovernorFunction } from './governor-function.ts';
 
-/** Environment variable names only the API function reads. */
-export const API_ENV = { wakeLinkSecretArn: 'WAKE_LINK_SECRET_ARN', publicApiUrl: 'PUBLIC_API_URL' } as const;
-
 /** The operators' routes. Each needs `Authorization: Bearer <token>`, checked by the function itself. */
 export const OPERATOR_ROUTES: ReadonlyArray<readonly [HttpMethod, string]> = [
   [HttpMethod.GET, '/connections'],
@@ -98,7 +95,9 @@ export class Api extends Construct {
       .bindTable(props.table, { scan: true })
       .bindQueue(envNames.jobsQueueUrl, props.jobsQueue)
       .bindQueue(envNames.delayQueueUrl, props.delayQueue)
-      .bindSecret(API_ENV.wakeLinkSecretArn, props.wakeLinkSecret)
+      // GET /connections/{id} reports the jobs waiting (approximate counts of the two queues)
+      .allowQueueAttributes(props.jobsQueue, props.delayQueue)
+      .bindSecret(envNames.wakeLinkSecretArn, props.wakeLinkSecret)
       // Checks that a connection's secretRef exists when it is saved; it never reads the secret.
       .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:DescribeSecret'])
       .bindSender(props.alerts);

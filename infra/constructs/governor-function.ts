@@ -139,6 +139,14 @@ export class GovernorFunction extends NodejsFunction {
     return this;
   }
 
+  /** sqs:GetQueueAttributes only (approximate message counts). */
+  allowQueueAttributes(...queues: IQueue[]): this {
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: queues.map((q) => q.queueArn) }),
+    );
+    return this;
+  }
+
   /** Queues named by jobs' `replyTo` (configured ARNs): send only, no env var (the job carries the URL). */
   allowReplyQueues(queueArns: readonly string[]): this {
     if (queueArns.length > 0) {

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { envNames } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
@@ -11,7 +11,8 @@ import { entryPath, GovernorFunction } from './governor-function.ts';
 
 export interface SyncProps {
   readonly table: ITable;
-  readonly delayQueue: IQueue;
+  /** Signs the wake links of the alert e-mails the sync sends. */
+  readonly wakeLinkSecret: ISecret;
   readonly alerts: Alerts;
   readonly connectionSecretPrefix: string;
   readonly zoneDiscoveryUrl: string;
@@ -19,7 +20,10 @@ export interface SyncProps {
   readonly logLevel: LogLevel;
 }
 
-/** Reads each connection's ThresholdInformation from Autotask every minute (EventBridge rule). */
+/**
+ * Every minute (EventBridge rule): reads each connection's ThresholdInformation from Autotask, runs
+ * its sleep/wake state machine and sends the alert e-mails, and archives closed usage hours.
+ */
 export class Sync extends Construct {
   public readonly fn: GovernorFunction;
   public readonly rule: Rule;
@@ -37,8 +41,8 @@ export class Sync extends Construct {
       environment: { [envNames.zoneDiscoveryUrl]: props.zoneDiscoveryUrl },
     })
       .bindTable(props.table)
-      .bindQueue(envNames.delayQueueUrl, props.delayQueue)
       .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:GetSecretValue'])
+      .bindSecret(envNames.wakeLinkSecretArn, props.wakeLinkSecret)
       .bindSender(props.alerts);
 
     this.rule = new Rule(this, 'EveryMinute', {

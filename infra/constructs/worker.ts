@@ -4,14 +4,12 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { envNames, WORKER_TIMEOUT_SECONDS, workerEventSource } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
-import type { Alerts } from './alerts.ts';
 import { entryPath, GovernorFunction } from './governor-function.ts';
 import type { Queues } from './queues.ts';
 
 export interface WorkerProps {
   readonly table: ITable;
   readonly queues: Queues;
-  readonly alerts: Alerts;
   readonly connectionSecretPrefix: string;
   readonly replyQueueArns: readonly string[];
   readonly zoneDiscoveryUrl: string;
@@ -49,8 +47,8 @@ export class Worker extends Construct {
       .bindQueue(envNames.resultsQueueUrl, queues.results)
       .bindQueue(envNames.deadLetterQueueUrl, queues.deadLetter)
       .allowReplyQueues(props.replyQueueArns)
-      .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:GetSecretValue'])
-      .bindSender(props.alerts);
+      // No SES: a 429's sleep e-mail waits in the connection's outbox and the sync sends it.
+      .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:GetSecretValue']);
     // Part of the worker's environment contract; it only receives from this queue (event source), never sends.
     this.fn.addEnvironment(envNames.jobsQueueUrl, queues.jobs.queueUrl);
 

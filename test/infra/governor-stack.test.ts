@@ -152,7 +152,8 @@ describe('GovernorStack (default configuration)', () => {
   it('gives each function exactly the environment it reads, no secret values', () => {
     const env = (id: string) =>
       Object.keys(template.toJSON().Resources[id].Properties.Environment.Variables).sort();
-    const shared = ['LOG_LEVEL', 'NODE_OPTIONS', 'PUBLIC_API_URL', 'SENDER_EMAIL', 'TABLE_NAME'];
+    const shared = ['LOG_LEVEL', 'NODE_OPTIONS', 'TABLE_NAME'];
+    const alerting = [...shared, 'PUBLIC_API_URL', 'SENDER_EMAIL', 'WAKE_LINK_SECRET_ARN'];
     expect(env(ids.worker!)).toEqual(
       [
         ...shared,
@@ -163,10 +164,8 @@ describe('GovernorStack (default configuration)', () => {
         'ZONE_DISCOVERY_URL',
       ].sort(),
     );
-    expect(env(ids.sync!)).toEqual([...shared, 'DELAY_QUEUE_URL', 'ZONE_DISCOVERY_URL'].sort());
-    expect(env(ids.api!)).toEqual(
-      [...shared, 'DELAY_QUEUE_URL', 'JOBS_QUEUE_URL', 'WAKE_LINK_SECRET_ARN'].sort(),
-    );
+    expect(env(ids.sync!)).toEqual([...alerting, 'ZONE_DISCOVERY_URL'].sort());
+    expect(env(ids.api!)).toEqual([...alerting, 'DELAY_QUEUE_URL', 'JOBS_QUEUE_URL'].sort());
     const apiVars = template.toJSON().Resources[ids.api!].Properties.Environment.Variables;
     expect(apiVars.WAKE_LINK_SECRET_ARN).toEqual({
       Ref: expect.stringMatching(/^SecretsWakeLinkSigningKey/),
