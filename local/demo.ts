@@ -2,7 +2,9 @@
  * `npm start`: the governor on a local stack, with no AWS account. Drives more jobs than the budget
  * allows through the real worker handler against the Autotask simulator, prints calls made, jobs
  * waiting and budget left as it goes, and ends with a summary that proves no rolling window went
- * over the ceiling and no job was lost. Exits non-zero if either fails.
+ * over the ceiling and no job was lost. Then it plays the operator: puts the connection to sleep
+ * through the HTTPS API, shows the alert e-mail SES captured, and wakes it with the e-mail's link.
+ * Exits non-zero if any check fails.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { startLocalGovernor } from '#local/governor.ts';
@@ -121,6 +123,7 @@ const byPriority = (p: Priority) => {
   const waits = done.map((r) => r.waitedMs).sort((a, b) => a - b);
   return `${p.padEnd(8)} ${String(done.length).padStart(4)} done, median wait ${((waits[Math.floor(waits.length / 2)] ?? 0) / 1000).toFixed(1)} s`;
 };
+const operator = await operatorTour();
 const checks: Array<[string, boolean]> = [
   [
     `busiest rolling ${WINDOW_SECONDS} s window: ${busiest} requests <= critical ceiling ${CEILING.critical} (cap ${LIMIT})`,
@@ -132,6 +135,7 @@ const checks: Array<[string, boolean]> = [
     lost === 0,
   ],
   [`succeeded: ${succeeded} of ${jobs.length}`, succeeded === jobs.length],
+  ...operator,
 ];
 console.log(`\nSummary after ${elapsed()}`);
 for (const p of ['critical', 'normal', 'bulk'] as const) console.log(`  ${byPriority(p)}`);
@@ -140,3 +144,55 @@ await gov.stop();
 const failed = checks.some(([, ok]) => !ok);
 console.log(failed ? '\nDemo FAILED.' : '\nDemo complete: every job ran, none over the cap, none lost.');
 process.exit(failed ? 1 : 0);
+
+/** The operators' side: the HTTPS API with a bearer token, an alert e-mail, and its wake link. */
+async function operatorTour(): Promise<Array<[string, boolean]>> {
+  console.log('\nThe operator: the HTTPS API (API Gateway stand-in) and alert e-mails (SES emulator)');
+  const token = await gov.createToken('demo-admin');
+  const api = async (method: string, path: string, auth = true) => {
+    const res = await fetch(`${gov.apiUrl}${path}`, {
+      method,
+      headers: auth ? { authorization: `Bearer ${token}` } : {},
+    });
+    const text = await res.text();
+    return { status: res.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
+  };
+  const id = gov.connectionId;
+  const anonymous = await api('POST', `/connections/${id}/sleep`, false);
+  console.log(`  POST /connections/${id}/sleep without a token -> ${anonymous.status}`);
+  const slept = await api('POST', `/connections/${id}/sleep`);
+  console.log(`  POST /connections/${id}/sleep -> ${slept.status}, state ${slept.json?.state}`);
+  const mail = ((await gov.emulators.sesStore()) as Array<{ subject: string; body: { text?: string } }>).find(
+    (m) => /: asleep/.test(m.subject),
+  );
+  console.log(`  e-mail to the admins: "${mail?.subject}"`);
+  const link = /https?:\/\/\S+\/wake-links\/\S+/.exec(mail?.body.text ?? '')?.[0] ?? '';
+  const path = link.slice(gov.apiUrl.length);
+  const page = await api('GET', path, false);
+  console.log(
+    `  its wake link, opened -> ${page.status} confirmation page; state still ${(await api('GET', `/connections/${id}`)).json?.state}`,
+  );
+  const confirmed = await api('POST', path, false);
+  const status = (await api('GET', `/connections/${id}`)).json;
+  console.log(
+    `  confirmed (POST) -> ${confirmed.status}; state ${status?.state}, last transition: ${status?.transitions?.[0]?.reason}`,
+  );
+  const reused = await api('POST', path, false);
+  console.log(`  the same link again -> ${reused.status}`);
+  const usage = await api('GET', `/connections/${id}/usage?format=csv`);
+  const lines = usage.text.trim().split('\r\n');
+  console.log(
+    `  GET /connections/${id}/usage?format=csv -> ${lines.length - 1} hourly rows; this hour: ${lines.at(-1)}`,
+  );
+  return [
+    [`API without a token refused: ${anonymous.status}`, anonymous.status === 401],
+    [
+      `sleep by API -> asleep with an alert e-mail carrying a wake link`,
+      slept.json?.state === 'asleep' && link !== '',
+    ],
+    [
+      `wake link: opening it changed nothing, confirming woke the connection, reusing it -> ${reused.status}`,
+      page.status === 200 && confirmed.status === 200 && status?.state === 'awake' && reused.status === 410,
+    ],
+  ];
+}
