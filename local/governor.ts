@@ -42,6 +42,9 @@ export interface LocalGovernorOptions {
   loadWorker?: () => Promise<{
     handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
   }>;
+  /** Load the sync and API functions from elsewhere too (default: functions/{sync,api}/handler.ts). */
+  loadSync?: () => Promise<{ handler: (event: never, context: never) => Promise<unknown> }>;
+  loadApi?: () => Promise<{ handler: unknown }>;
   /** Admins who get the alert e-mails (the stack-wide ALERT_RECIPIENTS; default one local address). */
   alertRecipients?: string[];
   /** Log level of the functions (default: silent, the demo prints its own progress). */
@@ -57,6 +60,8 @@ export interface LocalGovernor {
   apiUrl: string;
   /** A bearer token for the operators' API (as `npm run token -- create` makes). */
   createToken(name: string): Promise<string>;
+  /** One run of the sync function, as the schedule would start it. */
+  syncNow(): Promise<unknown>;
   sqs: SQSClient;
   sendJobs(jobs: Array<JobInput | string>): Promise<void>;
   /** Receives (and deletes) whatever is on a queue right now. */
@@ -138,7 +143,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
 
   const windowSeconds = options.connection?.windowSeconds ?? 3600;
   const syncIntervalMs = options.syncIntervalMs ?? Math.max(250, (windowSeconds * 1000) / 60);
-  const sync = await import('#functions/sync/handler.ts');
+  const sync = options.loadSync ? await options.loadSync() : await import('#functions/sync/handler.ts');
   let syncing: Promise<unknown> = Promise.resolve();
   const scheduleEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
   const syncTimer =
@@ -150,7 +155,8 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
         }, syncIntervalMs)
       : undefined;
 
-  api = (await import('#functions/api/handler.ts')).handler as unknown as HttpApiHandler;
+  api = (options.loadApi ? await options.loadApi() : await import('#functions/api/handler.ts'))
+    .handler as unknown as HttpApiHandler;
   const { DynamoTokenStore } = await import('#shared/auth/tokens.ts');
   const tokens = new DynamoTokenStore(dynamo, resources.tableName);
 
@@ -202,6 +208,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     connectionId,
     apiUrl: gateway.url,
     createToken: async (name) => (await tokens.create(name)).token,
+    syncNow: () => sync.handler(scheduleEvent as never, {} as never),
     sqs,
     sendJobs,
     drain,

@@ -9,12 +9,15 @@ let gov: LocalGovernor;
 
 beforeAll(async () => {
   synth = synthBundles('cdk-e2e');
-  const worker = synth.bundles.Worker;
-  if (!worker) throw new Error(`no worker bundle in ${synth.outdir}`);
+  const { Worker: worker, Sync: sync, Api: api } = synth.bundles;
+  if (!worker || !sync || !api)
+    throw new Error(`missing bundles in ${synth.outdir}: ${Object.keys(synth.bundles)}`);
   gov = await startLocalGovernor({
     simulator: { latencyScale: 0 },
     syncIntervalMs: 0,
     loadWorker: () => import(pathToFileURL(worker).href),
+    loadSync: () => import(pathToFileURL(sync).href),
+    loadApi: () => import(pathToFileURL(api).href),
   });
 }, 120_000);
 
@@ -63,5 +66,33 @@ describe('what we deploy is what we tested', () => {
     const dead = await gov.drain(gov.resources.queueUrls.deadLetter, 2);
     expect(dead.map((m) => m.MessageAttributes?.['gov-reason']?.StringValue)).toEqual(['invalid-job']);
     expect(gov.simulator.calls({ source: 'ours' })).toHaveLength(2);
+  });
+
+  it('runs the sync and the operators API from their bundles: ThresholdInformation, status, sleep, e-mail, wake', async () => {
+    expect(await gov.syncNow()).toEqual({ synced: 1, connections: 1 });
+    expect(
+      gov.simulator.calls({ source: 'ours' }).filter((c) => /ThresholdInformation/.test(c.path)),
+    ).toHaveLength(1);
+    const token = await gov.createToken('bundle-test');
+    const api = async (method: string, path: string, auth = true) => {
+      const res = await fetch(`${gov.apiUrl}${path}`, {
+        method,
+        headers: auth ? { authorization: `Bearer ${token}` } : {},
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const status = await api('GET', `/connections/${gov.connectionId}`);
+    expect(status.status).toBe(200);
+    expect(status.json).toMatchObject({ state: 'awake', usage: { limit: 10_000 } });
+    expect((await api('POST', `/connections/${gov.connectionId}/wake`, false)).status).toBe(401);
+    expect((await api('POST', `/connections/${gov.connectionId}/sleep`)).json).toMatchObject({
+      state: 'asleep',
+    });
+    const mails = (await gov.emulators.sesStore()) as Array<{ subject: string; body: { text?: string } }>;
+    expect(mails.map((m) => m.subject)).toEqual([`[autotask-governor] ${gov.connectionId}: asleep`]);
+    expect(mails[0]?.body.text).toContain(`${gov.apiUrl}/wake-links/`);
+    expect((await api('POST', `/connections/${gov.connectionId}/wake`)).json).toMatchObject({
+      state: 'awake',
+    });
   });
 });

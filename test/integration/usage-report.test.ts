@@ -132,4 +132,35 @@ describe('usage report', () => {
       expect(answer.json.error.message).toEqual(expect.any(String));
     }
   }, 60_000);
+
+  it('POST /jobs queues valid jobs (one or a batch, the SQS contract) and names each rejected one', async () => {
+    const results = collector(gov);
+    const job = (jobId: string, connectionId = gov.connectionId) => ({
+      jobId,
+      connectionId,
+      request: { method: 'GET', path: '/Tickets/3' },
+    });
+    const one = await call(gov, 'POST', '/jobs', { token, body: job('http-1') });
+    expect(one.status).toBe(202);
+    expect(one.json.accepted).toEqual([expect.objectContaining({ index: 0, jobId: 'http-1' })]);
+    const batch = await call(gov, 'POST', '/jobs', {
+      token,
+      body: { jobs: [job('http-2'), { jobId: 'bad' }, job('http-3', 'no-such-connection'), job('http-4')] },
+    });
+    expect(batch.status).toBe(202);
+    expect(batch.json.accepted.map((a: { jobId: string }) => a.jobId)).toEqual(['http-2', 'http-4']);
+    expect(batch.json.rejected).toEqual([
+      expect.objectContaining({
+        index: 1,
+        jobId: 'bad',
+        error: expect.stringMatching(/connectionId|request/),
+      }),
+      expect.objectContaining({ index: 2, jobId: 'http-3', error: expect.stringMatching(/no connection/) }),
+    ]);
+    await results.until(() => ['http-1', 'http-2', 'http-4'].every((id) => results.results.has(id)), 15_000);
+    for (const id of ['http-1', 'http-2', 'http-4'])
+      expect(results.results.get(id)?.status).toBe('succeeded');
+    expect(results.dead.size).toBe(0);
+    expect((await call(gov, 'POST', '/jobs', { body: job('http-5') })).status).toBe(401);
+  }, 30_000);
 });
