@@ -136,6 +136,15 @@ describe('429 and thread-limit answers', () => {
         .reverse()
         .slice(0, 2),
     ).toEqual(['asleep:worker', 'awake:automatic']);
+    // the worker has no mailer: its sleep e-mail waited in the outbox and the sync sent it
+    // (the other connections of this database saw 429s too; only this one's e-mails are checked)
+    const subjects = ((await gov.emulators.sesStore()) as Array<{ subject: string }>)
+      .map((m) => m.subject)
+      .filter((subject) => subject.includes('wrong-estimate'));
+    expect(subjects).toEqual([
+      '[autotask-governor] wrong-estimate: asleep',
+      '[autotask-governor] wrong-estimate: resumed automatically',
+    ]);
   });
 
   it('backs off only the endpoint that answered with the thread limit', async () => {
