@@ -8,6 +8,7 @@ import { DynamoBudgetStore } from '#shared/budget/dynamo-budget.ts';
 import { requireEnv } from '#shared/config/env.ts';
 import { envNames } from '#shared/config/resources.ts';
 import { DynamoConnectionStore } from '#shared/connections/store.ts';
+import { ValidationError } from '#shared/errors.ts';
 import { JobIntake, queueDepths } from '#shared/jobs/intake.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { HourlyUsage } from '#shared/usage/hourly.ts';
@@ -39,6 +40,11 @@ export const buildApiDeps = (): ApiDeps => {
         return true;
       } catch (err) {
         if (err instanceof ResourceNotFoundException) return false;
+        if ((err as { name?: string }).name === 'AccessDeniedException')
+          throw new ValidationError(
+            `secretRef: the governor may not read "${secretRef}"; connection secrets live under the stack's ConnectionSecretsPrefix (autotask-governor/<stage>/connections/)`,
+            'invalid-settings',
+          );
         throw err;
       }
     },
