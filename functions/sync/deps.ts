@@ -41,6 +41,7 @@ export const buildSyncDeps = (): SuperviseDeps & { store: DynamoConnectionStore 
     zoneFor,
     states: buildAlertingStateMachine(tableName, budget, log),
     hourly: new HourlyUsage(dynamo, tableName, budget),
+    dueAt: new Map(),
     log,
   };
 };

@@ -29,6 +29,12 @@ export interface SyncDeps {
   zoneFor: (connection: Connection) => Promise<string>;
   log: Logger;
   now?: () => number;
+  /**
+   * When this process last set each connection's next turn: a warm container that knows the turn
+   * is not due skips the claim (a conditional write that would fail). Other containers still meet
+   * the claim, which stays the one guarantee of one caller at a time.
+   */
+  dueAt?: Map<string, number>;
 }
 
 export type SyncOutcome =
@@ -66,8 +72,10 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   const now = deps.now ?? Date.now;
   const start = now();
   const provisionalDue = start + syncPeriodMs(connection, connection.limit);
+  if ((deps.dueAt?.get(connection.connectionId) ?? 0) > start) return { status: 'not-due' };
   const claimed = await claim(deps, connection.connectionId, start, provisionalDue);
   if (!claimed) return { status: 'not-due' };
+  deps.dueAt?.set(connection.connectionId, provisionalDue);
 
   const granted = await deps.budget.reserveSystem(
     connection.connectionId,
@@ -125,6 +133,7 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
       ? await deps.budget.addOthers(connection.connectionId, connection.windowSeconds, othersAdded)
       : usage;
   const nextDueAt = now() + period;
+  deps.dueAt?.set(connection.connectionId, nextDueAt);
   await setDue(deps, connection.connectionId, nextDueAt, {
     total,
     others: after.others,
