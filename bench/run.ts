@@ -30,6 +30,23 @@ const gov = await startLocalGovernor({
   worker: { batchSize: 10, maxConcurrency: WORKERS },
 });
 const { dynamo } = await import('#shared/aws/clients.ts');
+// DynamoDB requests of the functions by operation, item kind (budget, thread-free settings, sync
+// state, ...) and conditional failure, to see where the requests per call go.
+const byItem: Record<string, number> = {};
+dynamo.middlewareStack.add(
+  (next, context) => async (args) => {
+    const input = args.input as { Key?: { sk?: { S?: string } }; ConditionExpression?: string };
+    const k = `${context.commandName}:${input.Key?.sk?.S?.split('#')[0] ?? '-'}${input.ConditionExpression ? ':cond' : ''}`;
+    byItem[k] = (byItem[k] ?? 0) + 1;
+    try {
+      return await next(args);
+    } catch (err) {
+      byItem[`${k}:failed`] = (byItem[`${k}:failed`] ?? 0) + 1;
+      throw err;
+    }
+  },
+  { step: 'initialize', name: 'benchCount' },
+);
 const { DynamoConnectionStore } = await import('#shared/connections/store.ts');
 const connections = new DynamoConnectionStore(dynamo, gov.resources.tableName);
 const connectionSettings = {
@@ -78,6 +95,8 @@ interface CaseResult {
   drainRatio: number;
   dynamoRequests: number;
   dynamoByOperation: Record<string, number>;
+  /** The functions' requests as `<command>:<item kind>[:cond][:failed]` (bench-side count). */
+  dynamoByItem: Record<string, number>;
   storagePerCall: number;
 }
 
@@ -103,11 +122,13 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
   }
   gov.simulator.reset();
   gov.emulators.counters.reset();
+  for (const k of Object.keys(byItem)) delete byItem[k];
   const startedAt = Date.now();
   const outcome: RunOutcome = limiter
     ? await runWithLimiter(gov, limiter, jobs, WORKERS, 12 * WINDOW_MS)
     : await runGovernor(gov, jobs, 12 * WINDOW_MS);
   const dynamoRequests = gov.emulators.counters.dynamodbRequests();
+  const dynamoByItem = { ...byItem };
   if (system === 'governor') await connections.put(connectionId, { ...connectionSettings, enabled: false });
   // the governor's own ThresholdInformation reads are budgeted under the critical ceiling and shown
   // in the DB-total column; overshoot and utilization compare job calls with the jobs' ceiling
@@ -139,6 +160,7 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
     drainRatio: round((lastDone - firstCall) / (2 * WINDOW_MS)),
     dynamoRequests,
     dynamoByOperation: gov.emulators.counters.byOperation(),
+    dynamoByItem,
     storagePerCall: round(dynamoRequests / Math.max(1, counted.length + syncCalls)),
   };
   log(`${system.padEnd(20)} ${kind.padEnd(10)} ${JSON.stringify(result)}`);

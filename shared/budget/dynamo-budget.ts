@@ -66,6 +66,8 @@ export interface Usage {
 export interface BudgetStore {
   reserve(request: ReserveRequest): Promise<ReserveOutcome>;
   release(lease: ThreadLease): Promise<void>;
+  /** Extends a held thread lease to `leaseMs` from now; undefined if it had already expired. */
+  renew?(lease: ThreadLease, leaseMs: number): Promise<ThreadLease | undefined>;
   /**
    * The governor's own ThresholdInformation read: granted while jobs and system reads together stay
    * under `ceiling` (the critical one), counted in `s<bucket>` so jobs' ceilings are not reduced.
@@ -104,6 +106,8 @@ const PRUNE_BATCH = 40;
 const MAX_ROUNDS = 6;
 /** All three threads of an endpoint busy: look again this soon (a request rarely takes longer). */
 const SLOT_RECHECK_MS = 50;
+/** A cached copy younger than this is trusted when it shows an endpoint's threads all busy. */
+const SLOT_TRUST_MS = 1_000;
 /** While asleep, waiting jobs look again this often (plus up to 10 s of jitter): a wake-up is noticed within 30 s. */
 const ASLEEP_RECHECK_MS = 15_000;
 const ASLEEP_CACHE_MS = 5_000;
@@ -195,7 +199,9 @@ export class DynamoBudgetStore implements BudgetStore {
       }
       const slot = request.thread ? this.slotFor(snap, request.thread, now) : undefined;
       if (request.thread && slot === undefined) {
-        if (!refreshed || now - snap.readAt > SLOT_RECHECK_MS) {
+        // A recent copy (every write returns the whole item) is believed when it says all three are
+        // busy: the caller waits a moment and looks at its copy again instead of polling DynamoDB.
+        if (!refreshed && now - snap.readAt > SLOT_TRUST_MS) {
           snap = await this.read(request.connectionId, g);
           refreshed = true;
           continue;
@@ -207,13 +213,66 @@ export class DynamoBudgetStore implements BudgetStore {
         };
       }
       const outcome = await this.write(request, g, snap, c, now, slot);
-      if (outcome) return outcome;
-      // Lost a race (someone took the room or the slot first): look again with fresh numbers.
-      await this.read(request.connectionId, g);
+      if (outcome && 'granted' in outcome) return outcome;
+      // Lost a race: someone took the room or the slot first.
+      if (outcome?.item) {
+        // DynamoDB returned the item that failed the condition: no need to read it again
+        snap = outcome.item;
+        refreshed = true;
+        continue;
+      }
+      const failedAt = this.now();
+      if (request.thread && slot && this.roomFor(request, c, failedAt)) {
+        // A recent copy shows plenty of room in the window, so it was the endpoint's threads: wait a
+        // moment and look again rather than spend a read to confirm it.
+        return {
+          granted: false,
+          reason: 'thread-slot',
+          retryAt: failedAt + SLOT_RECHECK_MS * (0.5 + Math.random()),
+        };
+      }
+      snap = await this.read(request.connectionId, g);
       refreshed = true;
     }
     const now = this.now();
     return { granted: false, reason: 'thread-slot', retryAt: now + 1000 };
+  }
+
+  /** The bucket of each connection's latest granted reserveSystem (the sync's ThresholdInformation read). */
+  private readonly systemBucket = new Map<string, number>();
+
+  /** The latest copy is recent and leaves this request plenty of room in the window. */
+  private roomFor(request: ReserveRequest, c: number, now: number): boolean {
+    const snap = this.cache.get(request.connectionId);
+    if (!snap || now - snap.readAt > SLOT_TRUST_MS || !trustworthyAt(snap, c)) return false;
+    if (snap.blockedUntil > now || (snap.asleep && !request.allowWhileAsleep)) return false;
+    const margin = Math.max(3, Math.ceil(request.ceiling / 20));
+    return usedAt(snap, c) + request.count + margin <= request.ceiling;
+  }
+
+  /**
+   * Extends a thread lease still held (its request is taking longer than the lease): one write,
+   * conditional on the entry being unchanged. Undefined if it is gone (it had expired).
+   */
+  async renew(lease: ThreadLease, leaseMs: number): Promise<ThreadLease | undefined> {
+    const expiresAt = this.now() + leaseMs;
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(lease.connectionId),
+          UpdateExpression: 'SET #t.#me = :expires',
+          ConditionExpression: '#t.#me = :held',
+          ExpressionAttributeNames: { '#t': lease.attribute, '#me': lease.holder },
+          ExpressionAttributeValues: { ':expires': n(expiresAt), ':held': n(lease.expiresAt) },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+    this.cache.get(lease.connectionId)?.threads.get(lease.attribute)?.set(lease.holder, expiresAt);
+    return { ...lease, expiresAt };
   }
 
   async release(lease: ThreadLease): Promise<void> {
@@ -258,6 +317,7 @@ export class DynamoBudgetStore implements BudgetStore {
         }),
       );
       this.cache.set(connectionId, decode(out.Attributes, now, c));
+      this.systemBucket.set(connectionId, c);
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
@@ -312,7 +372,12 @@ export class DynamoBudgetStore implements BudgetStore {
   async usage(connectionId: string, windowSeconds: number): Promise<Usage> {
     const g = geometry(windowSeconds);
     const snap = await this.read(connectionId, g);
-    return usageOf(snap, bucketOf(g, snap.readAt));
+    const c = bucketOf(g, snap.readAt);
+    // The sync compares our count with the total Autotask gave it right after reserveSystem: if a
+    // bucket ended in between, count ours in that bucket's window, or the requests that aged out of
+    // ours meanwhile (still in Autotask's window when it answered) would be taken for other integrations.
+    const asked = this.systemBucket.get(connectionId);
+    return usageOf(snap, asked === c - 1 ? asked : c);
   }
 
   async setAsleep(connectionId: string, asleep: boolean): Promise<void> {
@@ -413,7 +478,7 @@ export class DynamoBudgetStore implements BudgetStore {
     c: number,
     now: number,
     slot: Slot | undefined,
-  ): Promise<ReserveOutcome | undefined> {
+  ): Promise<ReserveOutcome | { item: BudgetSnapshot | undefined } | undefined> {
     const bound = request.ceiling - request.count + prefix(snap, c - SPAN);
     const names: Record<string, string> = {
       '#end': endAttr(c),
@@ -502,6 +567,7 @@ export class DynamoBudgetStore implements BudgetStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       const fresh = decode(out.Attributes, now, c);
@@ -514,7 +580,12 @@ export class DynamoBudgetStore implements BudgetStore {
         ...(lease ? { lease } : {}),
       };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
+      if (err instanceof ConditionalCheckFailedException) {
+        if (!err.Item) return { item: undefined };
+        const item = decode(err.Item, this.now(), bucketOf(g, this.now()));
+        this.cache.set(request.connectionId, item);
+        return { item };
+      }
       throw err;
     }
   }

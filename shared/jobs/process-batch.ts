@@ -1,5 +1,5 @@
 import { readMeta } from '#shared/jobs/queue.ts';
-import { type JobOutcome, type RunJobDeps, runJob, WorkerSession } from '#shared/jobs/run-job.ts';
+import { endpointOf, type JobOutcome, type RunJobDeps, runJob, WorkerSession } from '#shared/jobs/run-job.ts';
 
 export interface BatchMessage {
   messageId: string;
@@ -24,26 +24,37 @@ export const processBatch = async (
   remainingMs: () => number,
 ): Promise<PromiseSettledResult<JobOutcome>[]> => {
   const session = new WorkerSession();
-  const settled: PromiseSettledResult<JobOutcome>[] = [];
+  const settled: PromiseSettledResult<JobOutcome>[] = new Array(messages.length);
   try {
-    for (const message of messages) {
+    // A job on the endpoint whose thread the worker holds goes first: renewing a thread the worker
+    // holds never loses a race, taking another endpoint's may.
+    const pending = messages.map((message, index) => ({
+      message,
+      index,
+      endpoint: endpointOf(message.body, deps),
+    }));
+    while (pending.length > 0) {
+      const same = session.lease ? pending.findIndex((p) => p.endpoint === session.endpoint) : -1;
+      const [{ message, index }] = pending.splice(Math.max(0, same), 1) as [(typeof pending)[number]];
       const meta = readMeta(message.attributes, message.sentTimestamp);
       try {
         if (remainingMs() < RESERVE_MS) {
           await deps.queue.delay(message.body, 0, meta);
-          settled.push({ status: 'fulfilled', value: 'waiting' });
+          settled[index] = { status: 'fulfilled', value: 'waiting' };
           continue;
         }
-        settled.push({
+        settled[index] = {
           status: 'fulfilled',
-          value: await runJob({ body: message.body, meta }, session, deps),
-        });
+          value: await runJob({ body: message.body, meta }, session, deps, {
+            lastInBatch: pending.length === 0,
+          }),
+        };
       } catch (reason) {
         deps.log.error('job could not be processed; SQS will deliver it again', {
           messageId: message.messageId,
           error: reason,
         });
-        settled.push({ status: 'rejected', reason });
+        settled[index] = { status: 'rejected', reason };
       }
     }
   } finally {

@@ -41,6 +41,11 @@ export interface IncomingJob {
 
 export type JobOutcome = 'succeeded' | 'failed' | 'waiting' | 'retrying' | 'dead-lettered';
 
+export interface RunJobOptions {
+  /** The batch's last job: its thread is taken on a short lease instead of being released afterwards. */
+  lastInBatch?: boolean;
+}
+
 /** Thread slots a worker keeps between consecutive requests; released when the batch is done. */
 /**
  * A worker runs one Autotask request at a time and keeps its thread slot between requests: the
@@ -51,6 +56,8 @@ export class WorkerSession {
   /** Names this worker's entry in an endpoint's in-flight map. */
   readonly id = randomUUID().slice(0, 13);
   lease: ThreadLease | undefined;
+  /** `<connection>/<endpoint>` of the thread held (as `endpointOf` names it). */
+  endpoint: string | undefined;
   async releaseAll(budget: BudgetStore): Promise<void> {
     const held = this.lease;
     this.lease = undefined;
@@ -59,6 +66,8 @@ export class WorkerSession {
 }
 
 const THREAD_SLOTS = 3;
+/** Lease of the thread taken by a batch's last job (renewed halfway if its request is still running). */
+const SHORT_LEASE_MS = 1_000;
 const MAX_HOP_SECONDS = 900;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
@@ -77,6 +86,7 @@ export const runJob = async (
   message: IncomingJob,
   session: WorkerSession,
   deps: RunJobDeps,
+  options: RunJobOptions = {},
 ): Promise<JobOutcome> => {
   const now = deps.now ?? Date.now;
   const { meta, body } = message;
@@ -142,6 +152,9 @@ export const runJob = async (
 
   const ceiling = ceilingFor(connection, job.priority);
   const timeoutMs = deps.callTimeoutMs ?? 20_000;
+  const leaseMs = timeoutMs + 5_000;
+  // the batch's last job: a short lease that runs out by itself instead of a release write
+  const shortLease = options.lastInBatch === true && deps.budget.renew !== undefined;
   if (session.lease && session.lease.connectionId !== connection.connectionId)
     await session.releaseAll(deps.budget);
   let call: AutotaskCall = {
@@ -165,7 +178,7 @@ export const runJob = async (
       ceiling,
       route.endpoint,
       session,
-      timeoutMs,
+      shortLease ? SHORT_LEASE_MS : leaseMs,
       page === 1 ? meta.promisedBucket : undefined,
     );
     if (!grant.granted) {
@@ -173,11 +186,19 @@ export const runJob = async (
       truncated = true; // the window filled up mid-query: hand back what we have and where to go on
       break;
     }
-    if (grant.lease) session.lease = grant.lease;
+    if (grant.lease) {
+      session.lease = grant.lease;
+      session.endpoint = `${connection.connectionId}/${route.endpoint}`;
+    }
+    const keeper = shortLease && grant.lease ? keepLease(deps, session, grant.lease, leaseMs) : undefined;
     emitMetric('BudgetLeft', grant.left, connection.connectionId);
     calls++;
     if (page === 1 && isWrite(job) && deps.executions) {
-      const claim = await deps.executions.claim(connection.connectionId, job.jobId);
+      const claim = await deps.executions.claim(connection.connectionId, job.jobId).catch(async (err) => {
+        await keeper?.stop();
+        throw err;
+      });
+      if (claim.state !== 'claimed') await keeper?.stop();
       if (claim.state === 'done') {
         await deps.queue.publishResult(claim.result, job.replyTo);
         log.info('job already executed: republished its recorded result', { status: claim.result.status });
@@ -198,9 +219,11 @@ export const runJob = async (
     try {
       reply = await deps.autotask.send(zoneUrl, credentials, call, { timeoutMs });
     } catch (err) {
+      await keeper?.stop();
       if (!(err instanceof AutotaskError)) throw err;
       return handleAutotaskError(deps, { body, meta, job, connection, calls, err, log });
     }
+    await keeper?.stop();
     const pageItems = (reply.body as { items?: unknown[] } | undefined)?.items;
     if (Array.isArray(pageItems)) items = [...(items ?? []), ...pageItems];
     if (!reply.nextPage) break;
@@ -243,11 +266,12 @@ const reserveWithPatience = async (
   ceiling: number,
   endpoint: string,
   session: WorkerSession,
-  timeoutMs: number,
+  leaseMs: number,
   promisedBucket: number | undefined,
 ): Promise<ReserveOutcome> => {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const random = deps.random ?? Math.random;
   const deadline = now() + INLINE_WAIT_MS;
   for (let round = 0; ; round++) {
     const outcome = await deps.budget.reserve({
@@ -262,20 +286,64 @@ const reserveWithPatience = async (
       thread: {
         endpoint,
         slots: THREAD_SLOTS,
-        leaseMs: timeoutMs + 5_000,
+        leaseMs,
         holder: session.id,
         ...(session.lease ? { held: session.lease } : {}),
       },
     });
     if (outcome.granted || outcome.retryAt > deadline) return outcome;
-    if (outcome.reason === 'thread-slot' && session.lease && round === 0) {
-      // waiting for this endpoint: do not keep another endpoint's thread meanwhile
+    if (outcome.reason === 'thread-slot' && session.lease && round === 3) {
+      // still waiting for this endpoint: do not keep another endpoint's thread meanwhile
       await session.releaseAll(deps.budget);
     }
-    // all threads busy: look again with growing pauses (each look is a DynamoDB read)
-    const pause = outcome.reason === 'thread-slot' ? 50 * 2 ** Math.min(round, 4) : 0;
-    await sleep(Math.max(10, outcome.retryAt - now(), pause));
+    // all threads busy: look again with growing pauses (the latest copy of the budget item is
+    // trusted for a second, so most looks cost no DynamoDB request)
+    const pause = outcome.reason === 'thread-slot' ? 50 * 2 ** Math.min(round, 4) * (0.5 + random()) : 0;
+    await sleep(Math.max(10, pause || outcome.retryAt - now()));
   }
+};
+
+/** The endpoint a job message will take a thread on (undefined if it is invalid). */
+export const endpointOf = (body: string, deps: Pick<RunJobDeps, 'matchPath'>): string | undefined => {
+  try {
+    const job = parseJob(body);
+    const route = deps.matchPath(job.request.method, job.request.path);
+    return 'error' in route ? undefined : `${job.connectionId}/${route.endpoint}`;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The last job of a batch holds its thread on a short lease, so the batch ends without a release
+ * write: the entry expires by itself soon after the request. A request still running halfway
+ * through the short lease renews it to the full lease (then it is released when the batch ends).
+ */
+const keepLease = (deps: RunJobDeps, session: WorkerSession, lease: ThreadLease, fullLeaseMs: number) => {
+  const now = deps.now ?? Date.now;
+  let renewal: Promise<void> | undefined;
+  let stopped = false;
+  const timer = setTimeout(
+    () => {
+      if (stopped || !deps.budget.renew) return;
+      renewal = deps.budget
+        .renew(lease, fullLeaseMs)
+        .then((renewed) => {
+          if (renewed) session.lease = renewed;
+          else deps.log.warn('thread lease had expired before its renewal', { endpoint: lease.attribute });
+        })
+        .catch((err) => deps.log.warn('could not renew the thread lease', { error: err }));
+    },
+    Math.max(0, lease.expiresAt - SHORT_LEASE_MS / 2 - now()),
+  );
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      if (renewal) await renewal;
+      else if (session.lease === lease) session.lease = undefined; // expires by itself: nothing to release
+    },
+  };
 };
 
 const discover = async (deps: RunJobDeps, connection: Connection): Promise<string> => {

@@ -98,6 +98,43 @@ describe('thread limit', () => {
   });
 });
 
+describe('short thread leases', () => {
+  it('keeps a renewed lease and frees the ones that ran out', async () => {
+    const { dynamo } = await import('#shared/aws/clients.ts');
+    const { DynamoBudgetStore } = await import('#shared/budget/dynamo-budget.ts');
+    const budget = new DynamoBudgetStore(dynamo, gov.resources.tableName);
+    const request = (holder: string, leaseMs: number) => ({
+      connectionId: 'short-leases',
+      limit: 1000,
+      windowSeconds: 60,
+      ceiling: 800,
+      count: 1,
+      thread: { endpoint: 'Tickets', slots: 3, leaseMs, holder },
+    });
+    const leases = [];
+    for (const holder of ['a', 'b', 'c']) {
+      const granted = await budget.reserve(request(holder, 600));
+      expect(granted.granted).toBe(true);
+      if (granted.granted && granted.lease) leases.push(granted.lease);
+    }
+    const renewed = await budget.renew(leases[0] as NonNullable<(typeof leases)[number]>, 10_000);
+    expect(renewed?.expiresAt).toBeGreaterThan(Date.now() + 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // b and c ran out: two newcomers get their threads, a third does not (a renewed, d, e in flight)
+    const fresh = () => new DynamoBudgetStore(dynamo, gov.resources.tableName);
+    expect((await fresh().reserve(request('d', 10_000))).granted).toBe(true);
+    expect((await fresh().reserve(request('e', 10_000))).granted).toBe(true);
+    expect(await fresh().reserve(request('f', 10_000))).toMatchObject({
+      granted: false,
+      reason: 'thread-slot',
+    });
+    const snap = await budget.snapshot('short-leases', 60);
+    expect([...(snap.threads.get('t_Tickets')?.keys() ?? [])].sort()).toEqual(['a', 'd', 'e']);
+    // a lease that already ran out is not renewed
+    expect(await budget.renew(leases[1] as NonNullable<(typeof leases)[number]>, 10_000)).toBeUndefined();
+  });
+});
+
 describe('429 and thread-limit answers', () => {
   it('treats a 429 as a full window: blocks the connection, requeues without spending an attempt', async () => {
     // our estimate says 200 a minute, but the database refuses past 5 (someone else used the rest)

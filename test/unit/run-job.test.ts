@@ -229,3 +229,78 @@ describe('runJob', () => {
     expect(h.dead.map((d) => d.reason)).toEqual(['expired', 'unknown-connection']);
   });
 });
+
+describe('thread lease of the last job of a batch', () => {
+  const leaseBudget = (h: ReturnType<typeof harness>) => {
+    const leases: number[] = [];
+    const renewed: number[] = [];
+    let released = 0;
+    h.deps.budget = {
+      ...h.deps.budget,
+      reserve: async (request: { thread?: { leaseMs: number; holder: string } }) => {
+        const leaseMs = request.thread?.leaseMs ?? 0;
+        leases.push(leaseMs);
+        return {
+          granted: true,
+          bucket: 1,
+          left: 10,
+          lease: {
+            connectionId: 'c1',
+            attribute: 't_Tickets',
+            holder: request.thread?.holder ?? '',
+            expiresAt: NOW + leaseMs,
+          },
+        };
+      },
+      renew: async (lease: { expiresAt: number }, leaseMs: number) => {
+        renewed.push(leaseMs);
+        return { ...lease, expiresAt: NOW + leaseMs };
+      },
+      release: async () => {
+        released++;
+      },
+    } as unknown as BudgetStore;
+    return { leases, renewed, released: () => released };
+  };
+
+  it('takes a short lease for the last job and leaves nothing to release', async () => {
+    const h = harness();
+    const b = leaseBudget(h);
+    const session = new WorkerSession();
+    const body = job({ method: 'GET', path: '/Tickets/1' });
+    await runJob({ body, meta }, session, h.deps);
+    expect(session.lease?.expiresAt).toBe(NOW + 25_000); // an earlier job: full lease, kept for the next
+    await runJob({ body, meta }, session, h.deps, { lastInBatch: true });
+    expect(b.leases).toEqual([25_000, 1_000]);
+    expect(session.lease).toBeUndefined(); // the short lease runs out by itself
+    await session.releaseAll(h.deps.budget);
+    expect(b.released()).toBe(0);
+    expect(b.renewed).toEqual([]);
+  });
+
+  it('renews the short lease to the full one while a slow request is still running', async () => {
+    const h = harness();
+    const b = leaseBudget(h);
+    h.deps.autotask = {
+      ...h.deps.autotask,
+      send: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 700)); // past half of the 1 s lease
+        return { status: 200, body: { item: { id: 1 } }, nextPage: null };
+      },
+    };
+    const session = new WorkerSession();
+    const outcome = await runJob(
+      { body: job({ method: 'GET', path: '/Tickets/1' }), meta },
+      session,
+      h.deps,
+      {
+        lastInBatch: true,
+      },
+    );
+    expect(outcome).toBe('succeeded');
+    expect(b.renewed).toEqual([25_000]);
+    expect(session.lease?.expiresAt).toBe(NOW + 25_000); // renewed: released when the batch ends
+    await session.releaseAll(h.deps.budget);
+    expect(b.released()).toBe(1);
+  });
+});
