@@ -8,6 +8,7 @@ import type { ConnectionStateMachine, StateOutcome } from '#shared/connections/s
 import { connectionStatus } from '#shared/connections/status.ts';
 import type { ConnectionStore } from '#shared/connections/store.ts';
 import type { JobIntake } from '#shared/jobs/intake.ts';
+import { describeIssues } from '#shared/jobs/schema.ts';
 import type { Logger } from '#shared/observability/logger.ts';
 import { type HourlyUsage, RETENTION_DAYS, toCsv } from '#shared/usage/hourly.ts';
 import type { LastReading } from '#shared/usage/threshold-sync.ts';
@@ -116,10 +117,7 @@ const putConnection: Handler = async ({ event, params }, deps) => {
   const body = readJson(event);
   const parsed = connectionSettingsSchema.safeParse(body ?? {});
   if (!parsed.success) {
-    const message = parsed.error.issues
-      .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-      .join('; ');
-    throw new HttpError(400, 'invalid-settings', message);
+    throw new HttpError(400, 'invalid-settings', describeIssues(parsed.error));
   }
   if (!(await deps.secretExists(parsed.data.secretRef)))
     throw new HttpError(
@@ -149,12 +147,7 @@ const sleep: Handler = async ({ event, params, caller }, deps) => {
 const usage: Handler = async ({ event, params }, deps) => {
   const connection = await load(deps, params[0] as string);
   const query = usageQuery.safeParse(event.queryStringParameters ?? {});
-  if (!query.success)
-    throw new HttpError(
-      400,
-      'invalid-query',
-      query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-    );
+  if (!query.success) throw new HttpError(400, 'invalid-query', describeIssues(query.error));
   const now = (deps.now ?? Date.now)();
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const from = time(query.data.from, 'from', today - 3 * DAY_MS);

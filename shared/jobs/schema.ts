@@ -43,7 +43,8 @@ export const jobSchema = z
 export type Job = z.output<typeof jobSchema>;
 export type JobInput = z.input<typeof jobSchema>;
 
-const describe = (error: z.ZodError): string =>
+/** A zod error as one line: `path: message; ...` (shared by jobs, settings and query strings). */
+export const describeIssues = (error: z.ZodError): string =>
   error.issues
     .map((issue) => `${issue.path.length ? issue.path.join('.') : '(body)'}: ${issue.message}`)
     .join('; ');
@@ -61,7 +62,7 @@ export const parseJob = (raw: string): Job => {
 
 export const validateJob = (data: unknown): Job => {
   const parsed = jobSchema.safeParse(data);
-  if (!parsed.success) throw new ValidationError(describe(parsed.error), 'invalid-job');
+  if (!parsed.success) throw new ValidationError(describeIssues(parsed.error), 'invalid-job');
   const job = parsed.data;
   if (job.request.body !== undefined && (job.request.method === 'GET' || job.request.method === 'DELETE')) {
     throw new ValidationError(`request.body is not allowed with ${job.request.method}`, 'invalid-job');
