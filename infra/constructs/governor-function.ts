@@ -9,6 +9,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { envNames } from '#shared/config/resources.ts';
+import { BUNDLE_ALIASES } from '../bundling/aliases.ts';
 import type { LogLevel } from '../config.ts';
 
 /** The project root (the folder holding package-lock.json), whatever the current directory. */
@@ -104,7 +105,11 @@ export class GovernorFunction extends NodejsFunction {
         minify: true,
         // Non-ASCII text stays as UTF-8 bytes instead of \u escapes: smaller bundles (Node reads UTF-8).
         // Passed as a raw flag: aws-cdk-lib 2.276 accepts the `charset` option but never hands it to esbuild.
-        esbuildArgs: { '--charset': 'utf8' },
+        // Aliases that cut module initialisation (infra/bundling/aliases.ts).
+        esbuildArgs: {
+          '--charset': 'utf8',
+          '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`),
+        },
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         // The map only needs positions: leaving the sources out keeps the zip small.
