@@ -100,6 +100,7 @@ describe('bundling with the local esbuild', () => {
       expect(code, 'AWS SDK bundled, not imported from the runtime').not.toMatch(/from\s*"@aws-sdk\//);
       // infra/bundling/aliases.ts: an ES import of node:http would load undici at init.
       expect(code, 'node:http through the CommonJS loader').not.toMatch(/from\s*"(node:)?http"/);
+      expect(code, 'no default credential chain').not.toContain('fromTokenFile');
       sizes[id] = statSync(file).size;
     }
     const worker = Object.entries(sizes).find(([id]) => id.startsWith('WorkerFunction'));
