@@ -23,12 +23,8 @@ export const buildSyncDeps = (): SuperviseDeps & { store: DynamoConnectionStore 
       'https://webservices.autotask.net/atservicesrest',
     ),
   });
-  const zoneFor = async (connection: Connection): Promise<string> => {
-    if (connection.zoneUrl) return connection.zoneUrl;
-    const zoneUrl = await autotask.discoverZone(connection.apiUser);
-    await cached.cacheZone(connection.connectionId, zoneUrl);
-    return zoneUrl;
-  };
+  const zoneFor = (connection: Connection): Promise<string> =>
+    cached.zoneFor(connection, () => autotask.discoverZone(connection.apiUser));
   const log = logger.child({ function: 'sync' });
   const budget = new DynamoBudgetStore(dynamo, tableName);
   return {

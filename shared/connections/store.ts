@@ -21,6 +21,12 @@ export interface ConnectionStore {
 
 const INDEX_KEY = { pk: { S: 'CONNECTIONS' }, sk: { S: 'INDEX' } };
 
+/** The connections as listed, with the index's version at the time. */
+export interface ConnectionListing {
+  version: number;
+  connections: Connection[];
+}
+
 export const connectionKey = (connectionId: string) => ({
   pk: { S: `CONN#${connectionId}` },
   sk: { S: 'CONFIG' },
@@ -68,8 +74,9 @@ export class DynamoConnectionStore implements ConnectionStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: INDEX_KEY,
-        UpdateExpression: 'ADD ids :id',
-        ExpressionAttributeValues: { ':id': { SS: [connectionId] } },
+        // `version` tells the sync's warm containers that some connection's settings changed
+        UpdateExpression: 'ADD ids :id, version :one',
+        ExpressionAttributeValues: { ':id': { SS: [connectionId] }, ':one': { N: '1' } },
       }),
     );
     return connection;
@@ -80,10 +87,24 @@ export class DynamoConnectionStore implements ConnectionStore {
    * and execution records, so a Scan would read (and pay for) all of them.
    */
   async list(): Promise<Connection[]> {
+    return (await this.listSince()).connections;
+  }
+
+  /**
+   * Every connection, or `previous` itself (one read of the index item) when no connection's
+   * settings changed since it was listed.
+   */
+  async listSince(previous?: ConnectionListing): Promise<ConnectionListing> {
     const index = await this.dynamo.send(
       new GetItemCommand({ TableName: this.tableName, Key: INDEX_KEY, ConsistentRead: true }),
     );
-    const ids = [...(index.Item?.ids?.SS ?? [])].sort();
+    const version = Number(index.Item?.version?.N ?? 0);
+    if (previous && previous.version === version) return previous;
+    return { version, connections: await this.fetch(index.Item?.ids?.SS ?? []) };
+  }
+
+  private async fetch(listed: string[]): Promise<Connection[]> {
+    const ids = [...listed].sort();
     const connections: Connection[] = [];
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Array<Record<string, AttributeValue>> = ids.slice(i, i + 100).map(connectionKey);

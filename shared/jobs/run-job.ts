@@ -14,7 +14,7 @@ import type { Logger } from '#shared/observability/logger.ts';
 import { emitMetric } from '#shared/observability/metrics.ts';
 
 export interface RunJobDeps {
-  connections: Pick<CachedConnections, 'get' | 'cacheZone'>;
+  connections: Pick<CachedConnections, 'get' | 'zoneFor'>;
   credentials: CredentialSource;
   budget: BudgetStore;
   autotask: AutotaskApi;
@@ -142,7 +142,9 @@ export const runJob = async (
   let credentials: Awaited<ReturnType<CredentialSource['credentialsFor']>>;
   try {
     credentials = await deps.credentials.credentialsFor(connection);
-    zoneUrl = connection.zoneUrl ?? (await discover(deps, connection));
+    zoneUrl = await deps.connections.zoneFor(connection, () =>
+      deps.autotask.discoverZone(connection.apiUser),
+    );
   } catch (err) {
     if (err instanceof ConfigError || (err instanceof AutotaskError && err.kind === 'client')) {
       return deadLetter(deps, body, 'configuration-error', errorMessage(err), meta, log);
@@ -344,12 +346,6 @@ const keepLease = (deps: RunJobDeps, session: WorkerSession, lease: ThreadLease,
       else if (session.lease === lease) session.lease = undefined; // expires by itself: nothing to release
     },
   };
-};
-
-const discover = async (deps: RunJobDeps, connection: Connection): Promise<string> => {
-  const zoneUrl = await deps.autotask.discoverZone(connection.apiUser);
-  await deps.connections.cacheZone(connection.connectionId, zoneUrl);
-  return zoneUrl;
 };
 
 /** Spreads waiting jobs over the bucket in which room opens, critical first, then normal, then bulk. */

@@ -84,7 +84,10 @@ const harness = (
     },
   };
   const deps: RunJobDeps = {
-    connections: { get: async (id) => (id === 'c1' ? connection : undefined), cacheZone: async () => {} },
+    connections: {
+      get: async (id) => (id === 'c1' ? connection : undefined),
+      zoneFor: async (c, discover) => c.zoneUrl ?? discover(),
+    },
     credentials: { credentialsFor: async () => ({ username: 'u', secret: 's', integrationCode: 'CODE' }) },
     budget,
     autotask,
