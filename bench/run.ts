@@ -4,9 +4,10 @@
  * BENCH_LIMIT / BENCH_WINDOW change the cap and the window (default 600 per 40 s).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { LOCAL_USER, startLocalGovernor } from '#local/governor.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
+import { type FailedInput, failedCondition } from './conditions.ts';
 import { governorDuplicates, limiterDuplicates } from './duplicates.ts';
 import { fixedWindowLimiter, type Limiter, rateLimiterDynamo } from './limiters.ts';
 import { type RunOutcome, runGovernor, runWithLimiter } from './runners.ts';
@@ -30,18 +31,46 @@ const gov = await startLocalGovernor({
   worker: { batchSize: 10, maxConcurrency: WORKERS },
 });
 const { dynamo } = await import('#shared/aws/clients.ts');
-// DynamoDB requests of the functions by operation, item kind (budget, thread-free settings, sync
-// state, ...) and conditional failure, to see where the requests per call go.
+// DynamoDB requests of the functions by operation, item kind (budget, settings, sync state, ...),
+// purpose of a conditional budget write (reserve — the sync's own read included —, renew or release
+// a thread lease) and conditional failure, to see where the requests per call go.
 const byItem: Record<string, number> = {};
+/** BENCH_EXPLAIN=1: read the item after each failed condition to name the clause that failed (those
+ *  reads are taken out of the request count). */
+const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
+let explainReads = 0;
 dynamo.middlewareStack.add(
   (next, context) => async (args) => {
     const input = args.input as { Key?: { sk?: { S?: string } }; ConditionExpression?: string };
-    const k = `${context.commandName}:${input.Key?.sk?.S?.split('#')[0] ?? '-'}${input.ConditionExpression ? ':cond' : ''}`;
+    const cond = input.ConditionExpression;
+    const kind = !cond
+      ? ''
+      : cond.includes('cum <=')
+        ? ':reserve'
+        : cond.includes(':held')
+          ? ':renew'
+          : cond.startsWith('attribute_exists(#t)')
+            ? ':release'
+            : ':cond';
+    const k = `${context.commandName}:${input.Key?.sk?.S?.split('#')[0] ?? '-'}${kind}`;
     byItem[k] = (byItem[k] ?? 0) + 1;
     try {
       return await next(args);
     } catch (err) {
       byItem[`${k}:failed`] = (byItem[`${k}:failed`] ?? 0) + 1;
+      let item = (err as { Item?: Record<string, AttributeValue> }).Item;
+      const input = args.input as FailedInput & { TableName?: string; Key?: Record<string, AttributeValue> };
+      if (!item && EXPLAIN && input.Key && input.ConditionExpression) {
+        // dynalite does not return the item with a failed condition: read it (not counted)
+        explainReads++;
+        item = (
+          await benchDynamo.send(
+            new GetItemCommand({ TableName: input.TableName, Key: input.Key, ConsistentRead: true }),
+          )
+        ).Item;
+      }
+      const why = item && failedCondition(input, item);
+      if (why) byItem[`${k}:failed:${why}`] = (byItem[`${k}:failed:${why}`] ?? 0) + 1;
       throw err;
     }
   },
@@ -123,11 +152,12 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
   gov.simulator.reset();
   gov.emulators.counters.reset();
   for (const k of Object.keys(byItem)) delete byItem[k];
+  explainReads = 0;
   const startedAt = Date.now();
   const outcome: RunOutcome = limiter
     ? await runWithLimiter(gov, limiter, jobs, WORKERS, 12 * WINDOW_MS)
     : await runGovernor(gov, jobs, 12 * WINDOW_MS);
-  const dynamoRequests = gov.emulators.counters.dynamodbRequests();
+  const dynamoRequests = gov.emulators.counters.dynamodbRequests() - explainReads;
   const dynamoByItem = { ...byItem };
   if (system === 'governor') await connections.put(connectionId, { ...connectionSettings, enabled: false });
   // the governor's own ThresholdInformation reads are budgeted under the critical ceiling and shown
@@ -186,12 +216,16 @@ const maxInWindow = (times: number[]): number => {
 log(
   `cap ${LIMIT} per rolling ${WINDOW_SECONDS} s, normal ceiling ${CEILING}, ${WORKERS} workers, backlog ${3 * CEILING}`,
 );
-const only = process.env.BENCH_ONLY; // e.g. "governor:throughput" to run one case while tuning
+// e.g. "governor:throughput" (or "governor:duplicates") to run one case while tuning
+const only = process.env.BENCH_ONLY;
 const cases: CaseResult[] = [];
 for (const system of SYSTEMS) {
   for (const kind of ['throughput', 'overshoot'] as const) {
     if (!only || only === `${system}:${kind}`) cases.push(await runCase(system, kind));
   }
+}
+if (only === 'governor:duplicates') {
+  log(`governor             duplicates ${JSON.stringify(await governorDuplicates(gov, DUP_JOBS, KILLS))}`);
 }
 if (only) {
   await gov.stop();

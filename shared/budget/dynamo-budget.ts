@@ -442,7 +442,18 @@ export class DynamoBudgetStore implements BudgetStore {
     return this.cache.get(connectionId);
   }
 
-  private async read(connectionId: string, g: Geometry): Promise<BudgetSnapshot> {
+  /** Reads under way: the jobs of one container that need a fresh copy at once share one read. */
+  private readonly reading = new Map<string, Promise<BudgetSnapshot>>();
+
+  private read(connectionId: string, g: Geometry): Promise<BudgetSnapshot> {
+    const current = this.reading.get(connectionId);
+    if (current) return current;
+    const started = this.readNow(connectionId, g).finally(() => this.reading.delete(connectionId));
+    this.reading.set(connectionId, started);
+    return started;
+  }
+
+  private async readNow(connectionId: string, g: Geometry): Promise<BudgetSnapshot> {
     const now = this.now();
     const out = await this.dynamo.send(
       new GetItemCommand({ TableName: this.tableName, Key: key(connectionId), ConsistentRead: true }),
