@@ -1,31 +1,26 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulators, startEmulators } from '#local/emulators.ts';
-import { createResources } from '#local/resources.ts';
+import type { Emulators } from '#local/emulators.ts';
 import { DynamoTokenStore, tokenKey } from '#shared/auth/tokens.ts';
 import { ValidationError } from '#shared/errors.ts';
+import { type LocalTable, startLocalTable } from '../support/local-table.ts';
 
+let local: LocalTable;
 let emulators: Emulators;
 let dynamo: DynamoDBClient;
 let tableName: string;
 let store: DynamoTokenStore;
 
 beforeAll(async () => {
-  emulators = await startEmulators();
-  ({ tableName } = await createResources(emulators, { prefix: 'auth-tokens' }));
-  dynamo = new DynamoDBClient({
-    region: emulators.region,
-    endpoint: emulators.endpoints.dynamodb,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  local = await startLocalTable('auth-tokens');
+  ({ emulators, dynamo, tableName } = local);
   store = new DynamoTokenStore(dynamo, tableName);
 });
 
 afterAll(async () => {
-  dynamo?.destroy();
-  await emulators?.stop();
+  await local?.stop();
 });
 
 const storedItem = async (id: string) =>

@@ -1,11 +1,10 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulators, startEmulators } from '#local/emulators.ts';
-import { createResources } from '#local/resources.ts';
 import { CachedConnections } from '#shared/connections/cached-store.ts';
 import { DynamoConnectionStore } from '#shared/connections/store.ts';
+import { type LocalTable, startLocalTable } from '../support/local-table.ts';
 
-let emulators: Emulators;
+let local: LocalTable;
 let dynamo: DynamoDBClient;
 let tableName: string;
 let store: DynamoConnectionStore;
@@ -19,13 +18,8 @@ const settings = (apiUser = 'api@msp.example') => ({
 });
 
 beforeAll(async () => {
-  emulators = await startEmulators();
-  ({ tableName } = await createResources(emulators, { prefix: 'conn-cache' }));
-  dynamo = new DynamoDBClient({
-    region: emulators.region,
-    endpoint: emulators.endpoints.dynamodb,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  local = await startLocalTable('conn-cache');
+  ({ dynamo, tableName } = local);
   dynamo.middlewareStack.add(
     (next, context) => async (args) => {
       const name = context.commandName ?? 'unknown';
@@ -38,8 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  dynamo?.destroy();
-  await emulators?.stop();
+  await local?.stop();
 });
 
 const requests = () => Object.values(sent).reduce((a, b) => a + b, 0);

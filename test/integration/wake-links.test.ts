@@ -1,15 +1,16 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulators, startEmulators } from '#local/emulators.ts';
-import { createResources } from '#local/resources.ts';
+import type { Emulators } from '#local/emulators.ts';
 import { HmacWakeLinks, signingKeyFromSecret, wakeLinkKey } from '#shared/auth/wake-links.ts';
 import { ValidationError } from '#shared/errors.ts';
+import { type LocalTable, startLocalTable } from '../support/local-table.ts';
 
+let local: LocalTable;
 let emulators: Emulators;
 let dynamo: DynamoDBClient;
 let tableName: string;
@@ -19,18 +20,12 @@ const links = (now: () => number = Date.now, key = KEY) =>
   new HmacWakeLinks(async () => key, dynamo, tableName, now);
 
 beforeAll(async () => {
-  emulators = await startEmulators();
-  ({ tableName } = await createResources(emulators, { prefix: 'wake-links' }));
-  dynamo = new DynamoDBClient({
-    region: emulators.region,
-    endpoint: emulators.endpoints.dynamodb,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  local = await startLocalTable('wake-links');
+  ({ emulators, dynamo, tableName } = local);
 });
 
 afterAll(async () => {
-  dynamo?.destroy();
-  await emulators?.stop();
+  await local?.stop();
 });
 
 /** Replaces the character at `index` with a different one of the same alphabet. */
