@@ -12,11 +12,10 @@ export interface FailedInput {
  */
 export const failedCondition = (
   input: FailedInput,
-  item: Record<string, AttributeValue> | undefined,
+  item: Record<string, AttributeValue>,
 ): string | undefined => {
   const cond = input.ConditionExpression;
   if (!cond) return undefined;
-  if (!item) return 'no-item';
   const names = input.ExpressionAttributeNames ?? {};
   const values = input.ExpressionAttributeValues ?? {};
   const num = (v: AttributeValue | undefined) => (v?.N === undefined ? undefined : Number(v.N));

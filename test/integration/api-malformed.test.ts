@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
-import { type ApiAnswer, call, mails } from '../support/operators.ts';
+import type { LocalGovernor } from '#local/governor.ts';
+import { type ApiAnswer, call, mails, quietConnection, startOperatorGovernor } from '../support/operators.ts';
 
 // Issue 4, acceptance 7: 200 malformed requests -> 4xx JSON errors with a message, never a 5xx, and
 // no state changed (settings, connection state, queued jobs, e-mails).
@@ -8,12 +8,8 @@ let gov: LocalGovernor;
 let token: string;
 
 beforeAll(async () => {
-  gov = await startLocalGovernor({
-    simulator: { limit: 6000, windowSeconds: 60, latencyScale: 0 },
-    connection: { limit: 6000, windowSeconds: 60 },
-    syncIntervalMs: 0, // nothing but these requests may change anything
-  });
-  token = await gov.createToken('fuzz');
+  // nothing but these requests may change anything: no sync
+  ({ gov, token } = await startOperatorGovernor('fuzz', { ...quietConnection(6000, 60), syncIntervalMs: 0 }));
 });
 
 afterAll(async () => {

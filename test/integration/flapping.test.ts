@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
-import { call, mails, sleepMs } from '../support/operators.ts';
+import type { LocalGovernor } from '#local/governor.ts';
+import { call, mails, quietConnection, sleepMs, startOperatorGovernor } from '../support/operators.ts';
 
 // Issue 4, acceptance 5: usage oscillating around the sleep threshold for 10 windows sends at most
 // 2 sleep e-mails (one per 15-minute cool-down), although the connection really sleeps and wakes.
@@ -11,11 +11,7 @@ let gov: LocalGovernor;
 let token: string;
 
 beforeAll(async () => {
-  gov = await startLocalGovernor({
-    simulator: { limit: LIMIT, windowSeconds: WINDOW_SECONDS, latencyScale: 0 },
-    connection: { limit: LIMIT, windowSeconds: WINDOW_SECONDS },
-  });
-  token = await gov.createToken('flap');
+  ({ gov, token } = await startOperatorGovernor('flap', quietConnection(LIMIT, WINDOW_SECONDS)));
 });
 
 afterAll(async () => {

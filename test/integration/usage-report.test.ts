@@ -1,9 +1,9 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
+import type { LocalGovernor } from '#local/governor.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 import { collector } from '../support/governor-helpers.ts';
-import { call, waitFor } from '../support/operators.ts';
+import { call, startOperatorGovernor, waitFor } from '../support/operators.ts';
 
 // Issue 4, acceptance 6: GET /connections/{id}/usage, JSON and CSV, one row per hour for the
 // current day and the 3 before, from the budget item's live counters and the archived hours.
@@ -14,11 +14,7 @@ let gov: LocalGovernor;
 let token: string;
 
 beforeAll(async () => {
-  gov = await startLocalGovernor({
-    simulator: { limit: 6000, windowSeconds: 60, latencyScale: 0 },
-    connection: { limit: 6000, windowSeconds: 60 },
-  });
-  token = await gov.createToken('reports');
+  ({ gov, token } = await startOperatorGovernor('reports'));
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
-import { call, mails, waitFor } from '../support/operators.ts';
+import type { LocalGovernor } from '#local/governor.ts';
+import { call, mails, startOperatorGovernor, waitFor } from '../support/operators.ts';
 
 // Issue 4, acceptance 4: the e-mailed wake link. Valid + confirmed -> awake; tampered or expired ->
 // 403; used twice -> 410; opening it (GET, what mail scanners do) changes nothing.
@@ -8,11 +8,7 @@ let gov: LocalGovernor;
 let token: string;
 
 beforeAll(async () => {
-  gov = await startLocalGovernor({
-    simulator: { limit: 6000, windowSeconds: 60, latencyScale: 0 },
-    connection: { limit: 6000, windowSeconds: 60 },
-  });
-  token = await gov.createToken('ops');
+  ({ gov, token } = await startOperatorGovernor('ops'));
 });
 
 afterAll(async () => {

@@ -1,4 +1,19 @@
-import type { LocalGovernor } from '#local/governor.ts';
+import { type LocalGovernor, type LocalGovernorOptions, startLocalGovernor } from '#local/governor.ts';
+
+/** A connection of `limit` requests per `windowSeconds` on a simulator with no latency. */
+export const quietConnection = (limit: number, windowSeconds: number): LocalGovernorOptions => ({
+  simulator: { limit, windowSeconds, latencyScale: 0 },
+  connection: { limit, windowSeconds },
+});
+
+/** The local governor the operator tests drive, and an API token named `tokenName` for it. */
+export const startOperatorGovernor = async (
+  tokenName: string,
+  options: LocalGovernorOptions = quietConnection(6000, 60),
+): Promise<{ gov: LocalGovernor; token: string }> => {
+  const gov = await startLocalGovernor(options);
+  return { gov, token: await gov.createToken(tokenName) };
+};
 
 export interface ApiAnswer {
   status: number;
