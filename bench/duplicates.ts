@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
 import { createResources } from '#local/resources.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import type { JobResult } from '#shared/jobs/result.ts';
+import { spawnWorker } from './runners.ts';
 import { sleep, writeJobs } from './workload.ts';
 
 export interface DuplicatesOutcome {
@@ -79,14 +80,7 @@ export const governorDuplicates = async (
     LOG_LEVEL: 'silent',
     METRICS_DISABLED: 'true',
   };
-  const startChild = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/worker-child.ts'], {
-      env,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
-    return child;
-  };
+  const startChild = (): Promise<ChildProcess> => spawnWorker(env);
   const prefix = connectionId;
   const jobs = writeJobs(prefix, connectionId, jobsCount);
   const sendSqs = new (await import('@aws-sdk/client-sqs')).SQSClient({

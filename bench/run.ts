@@ -4,13 +4,13 @@
  * BENCH_LIMIT / BENCH_WINDOW change the cap and the window (default 600 per 40 s).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_USER, startLocalGovernor } from '#local/governor.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
-import { type FailedInput, failedCondition } from './conditions.ts';
 import { governorDuplicates, limiterDuplicates } from './duplicates.ts';
+import { addCounts, countDynamoRequests } from './dynamo-count.ts';
 import { fixedWindowLimiter, type Limiter, rateLimiterDynamo } from './limiters.ts';
-import { type RunOutcome, runGovernor, runWithLimiter } from './runners.ts';
+import { type RunOutcome, runGovernor, runWithLimiter, startWorkerChild } from './runners.ts';
 import { readJobs, sleep } from './workload.ts';
 
 const LIMIT = Number(process.env.BENCH_LIMIT ?? 600);
@@ -28,54 +28,22 @@ const log = (line: string) => process.stdout.write(`${new Date().toISOString().s
 const gov = await startLocalGovernor({
   simulator: { limit: LIMIT, windowSeconds: WINDOW_SECONDS, latencyScale: 0.01, baseLatencyMs: 10 },
   connection: { limit: LIMIT, windowSeconds: WINDOW_SECONDS },
-  worker: { batchSize: 10, maxConcurrency: WORKERS },
+  // the worker pool runs in a child process (below), as Lambda runs workers apart from the services
+  // they call: on one event loop with the emulators, the SDK's own work would set the pace
+  worker: { inProcess: false },
 });
-const { dynamo } = await import('#shared/aws/clients.ts');
-// DynamoDB requests of the functions by operation, item kind (budget, settings, sync state, ...),
-// purpose of a conditional budget write (reserve — the sync's own read included —, renew or release
-// a thread lease) and conditional failure, to see where the requests per call go.
-const byItem: Record<string, number> = {};
+const benchDynamo = new DynamoDBClient({
+  region: gov.emulators.region,
+  endpoint: gov.emulators.endpoints.dynamodb,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
 /** BENCH_EXPLAIN=1: read the item after each failed condition to name the clause that failed (those
  *  reads are taken out of the request count). */
 const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
-let explainReads = 0;
-dynamo.middlewareStack.add(
-  (next, context) => async (args) => {
-    const input = args.input as { Key?: { sk?: { S?: string } }; ConditionExpression?: string };
-    const cond = input.ConditionExpression;
-    const kind = !cond
-      ? ''
-      : cond.includes('cum <=')
-        ? ':reserve'
-        : cond.includes(':held')
-          ? ':renew'
-          : cond.startsWith('attribute_exists(#t)')
-            ? ':release'
-            : ':cond';
-    const k = `${context.commandName}:${input.Key?.sk?.S?.split('#')[0] ?? '-'}${kind}`;
-    byItem[k] = (byItem[k] ?? 0) + 1;
-    try {
-      return await next(args);
-    } catch (err) {
-      byItem[`${k}:failed`] = (byItem[`${k}:failed`] ?? 0) + 1;
-      let item = (err as { Item?: Record<string, AttributeValue> }).Item;
-      const input = args.input as FailedInput & { TableName?: string; Key?: Record<string, AttributeValue> };
-      if (!item && EXPLAIN && input.Key && input.ConditionExpression) {
-        // dynalite does not return the item with a failed condition: read it (not counted)
-        explainReads++;
-        item = (
-          await benchDynamo.send(
-            new GetItemCommand({ TableName: input.TableName, Key: input.Key, ConsistentRead: true }),
-          )
-        ).Item;
-      }
-      const why = item && failedCondition(input, item);
-      if (why) byItem[`${k}:failed:${why}`] = (byItem[`${k}:failed:${why}`] ?? 0) + 1;
-      throw err;
-    }
-  },
-  { step: 'initialize', name: 'benchCount' },
-);
+const { dynamo } = await import('#shared/aws/clients.ts');
+// the sync runs here, the workers in the child: each counts its own requests
+const syncCount = countDynamoRequests(dynamo, EXPLAIN ? { reader: benchDynamo } : undefined);
+const workers = await startWorkerChild(gov, WORKERS);
 const { DynamoConnectionStore } = await import('#shared/connections/store.ts');
 const connections = new DynamoConnectionStore(dynamo, gov.resources.tableName);
 const connectionSettings = {
@@ -88,12 +56,6 @@ const connectionSettings = {
 // Only the connection under test may be synced: another connection's ThresholdInformation reads
 // would be "other integrations" for it (as they would be in a real database).
 await connections.put(gov.connectionId, { ...connectionSettings, enabled: false });
-const benchDynamo = new DynamoDBClient({
-  region: gov.emulators.region,
-  endpoint: gov.emulators.endpoints.dynamodb,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-
 const limiterFor = async (system: System, key: string): Promise<Limiter | undefined> => {
   if (system === 'fixed-window')
     return fixedWindowLimiter(benchDynamo, gov.resources.tableName, key, CEILING, WINDOW_MS);
@@ -151,14 +113,16 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
   }
   gov.simulator.reset();
   gov.emulators.counters.reset();
-  for (const k of Object.keys(byItem)) delete byItem[k];
-  explainReads = 0;
+  syncCount.reset();
+  await workers.reset();
   const startedAt = Date.now();
   const outcome: RunOutcome = limiter
     ? await runWithLimiter(gov, limiter, jobs, WORKERS, 12 * WINDOW_MS)
     : await runGovernor(gov, jobs, 12 * WINDOW_MS);
-  const dynamoRequests = gov.emulators.counters.dynamodbRequests() - explainReads;
-  const dynamoByItem = { ...byItem };
+  const child = await workers.counts();
+  const dynamoRequests =
+    gov.emulators.counters.dynamodbRequests() - syncCount.explainReads() - child.explainReads;
+  const dynamoByItem = addCounts(syncCount.byItem(), child.byItem);
   if (system === 'governor') await connections.put(connectionId, { ...connectionSettings, enabled: false });
   // the governor's own ThresholdInformation reads are budgeted under the critical ceiling and shown
   // in the DB-total column; overshoot and utilization compare job calls with the jobs' ceiling
@@ -228,9 +192,11 @@ if (only === 'governor:duplicates') {
   log(`governor             duplicates ${JSON.stringify(await governorDuplicates(gov, DUP_JOBS, KILLS))}`);
 }
 if (only) {
+  await workers.stop();
   await gov.stop();
   process.exit(0);
 }
+await workers.stop();
 gov.simulator.setKnobs({ otherIntegrations: { requestsPerWindow: 0 } });
 gov.simulator.reset();
 const duplicates: Record<string, Awaited<ReturnType<typeof governorDuplicates>>> = {};

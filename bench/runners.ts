@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import { AutotaskError } from '#shared/errors.ts';
@@ -85,4 +87,62 @@ export const runWithLimiter = async (
   };
   await Promise.all(Array.from({ length: workers }, worker));
   return { completedAt, succeeded: completedAt.length, failed: failed + queue.length };
+};
+
+/** Starts bench/worker-child.ts with `env` and resolves once it polls; `ipc` opens the channel it answers on. */
+export const spawnWorker = async (env: NodeJS.ProcessEnv, ipc = false): Promise<ChildProcess> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/worker-child.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', ipc ? 'inherit' : 'ignore', ...(ipc ? (['ipc'] as const) : [])],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once('data', () => resolve());
+    // BENCH_WORKER_LOG=<file>: the worker pool's JSON logs (info level) go there
+    if (ipc && process.env.BENCH_WORKER_LOG)
+      child.stdout?.pipe(createWriteStream(process.env.BENCH_WORKER_LOG));
+    child.once('exit', (code) =>
+      reject(new Error(`the worker process exited (${code}) before it was ready`)),
+    );
+  });
+  return child;
+};
+
+export interface WorkerChild {
+  reset(): Promise<void>;
+  counts(): Promise<{ byItem: Record<string, number>; explainReads: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * (a)'s worker pool, Lambda's event source mappings on the jobs and delay queues with `concurrency`
+ * invocations of 10 messages each, in a process of its own.
+ */
+export const startWorkerChild = async (gov: LocalGovernor, concurrency: number): Promise<WorkerChild> => {
+  const child = await spawnWorker(
+    {
+      ...process.env,
+      JOBS_QUEUE_ARN: gov.resources.queueArns.jobs,
+      DELAY_QUEUE_ARN: gov.resources.queueArns.delay,
+      BENCH_WORKER_BATCH_SIZE: '10',
+      BENCH_WORKER_CONCURRENCY: String(concurrency),
+      LOG_LEVEL: process.env.BENCH_WORKER_LOG ? 'info' : 'silent',
+    },
+    true,
+  );
+  type Counts = Awaited<ReturnType<WorkerChild['counts']>>;
+  return {
+    reset: async () => {
+      child.send({ type: 'reset' });
+    },
+    counts: () =>
+      new Promise<Counts>((resolve) => {
+        child.once('message', (message) => resolve(message as Counts));
+        child.send({ type: 'counts' });
+      }),
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 };

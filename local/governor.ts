@@ -34,7 +34,8 @@ export interface LocalGovernorOptions {
   simulator?: SimOptions;
   connectionId?: string;
   connection?: Partial<ConnectionSettingsInput>;
-  worker?: { batchSize?: number; maxConcurrency?: number };
+  /** `inProcess: false`: no pollers here; the caller runs the worker elsewhere (the bench's child process). */
+  worker?: { batchSize?: number; maxConcurrency?: number; inProcess?: boolean };
   /** How often the local stand-in for the EventBridge schedule runs the sync function (default: one
    *  bucket of the seeded connection's window, i.e. every minute for a 60-minute window; 0 = never). */
   syncIntervalMs?: number;
@@ -129,7 +130,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     batchSize: options.worker?.batchSize ?? workerEventSource.batchSize,
     maxConcurrency: options.worker?.maxConcurrency ?? workerEventSource.maxConcurrency,
   };
-  const pollers = (['jobs', 'delay'] as const).map((name) =>
+  const pollers = (options.worker?.inProcess === false ? [] : (['jobs', 'delay'] as const)).map((name) =>
     startPoller({
       queueUrl: resources.queueUrls[name],
       queueArn: resources.queueArns[name],

@@ -87,6 +87,11 @@ export interface BudgetStore {
   dropHourly(connectionId: string, attributes: string[]): Promise<void>;
   /** Writes throttle counts still held in memory if they are older than `maxAgeMs`. */
   flushCounters(maxAgeMs?: number): Promise<void>;
+  /**
+   * From this process's latest copy only (no request): how many of the endpoint's threads look free
+   * to `holder` (its own entry counts as free), or `slots` when there is no recent copy.
+   */
+  threadsFree?(connectionId: string, endpoint: string, holder: string, slots: number): number;
 }
 
 export interface BudgetDeps {
@@ -437,6 +442,16 @@ export class DynamoBudgetStore implements BudgetStore {
     else this.pendingThrottles.set(connectionId, { count: 1, since: this.now() });
   }
 
+  threadsFree(connectionId: string, endpoint: string, holder: string, slots: number): number {
+    const snap = this.cache.get(connectionId);
+    const now = this.now();
+    if (!snap || now - snap.readAt > SLOT_TRUST_MS) return slots;
+    let live = 0;
+    for (const [h, expiry] of snap.threads.get(threadAttr(endpoint)) ?? [])
+      if (h !== holder && expiry >= now) live++;
+    return Math.max(0, slots - live);
+  }
+
   /** The latest copy this process holds (for status and tests); undefined before the first read. */
   cached(connectionId: string): BudgetSnapshot | undefined {
     return this.cache.get(connectionId);
@@ -539,13 +554,15 @@ export class DynamoBudgetStore implements BudgetStore {
         names['#me'] = holder;
         values[':expires'] = n(expiresAt);
         sets.push('#t.#me = :expires');
-        values[':room'] = n(slots + slot.dead.length);
-        conditions.push('(attribute_exists(#t.#me) OR size(#t) < :room)');
-        slot.dead.forEach((holderId, i) => {
+        // Expired entries this copy knows of are dropped in the same write, whether or not another
+        // writer dropped them first (then they no longer count towards the map's size).
+        const dead = slot.dead.slice(0, slots);
+        dead.forEach((holderId, i) => {
           names[`#dead${i}`] = holderId;
-          conditions.push(`#t.#dead${i} < :now`);
+          conditions.push(`(attribute_not_exists(#t.#dead${i}) OR #t.#dead${i} < :now)`);
           threadRemoves.push(`#t.#dead${i}`);
         });
+        conditions.push(`(attribute_exists(#t.#me) OR ${joinCondition(dead.length, slots, values)})`);
       }
       // Moving to another endpoint: leave the previous one's map in the same write.
       if (held && held.connectionId === request.connectionId && held.attribute !== slot.attribute) {
@@ -592,6 +609,12 @@ export class DynamoBudgetStore implements BudgetStore {
       };
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) {
+        if (slot && !slot.exists) {
+          // the endpoint's map was created meanwhile (that is what such a write most often loses
+          // to): the next try joins it instead of trying to create it again
+          const cached = this.cache.get(request.connectionId);
+          if (cached && !cached.threads.has(slot.attribute)) cached.threads.set(slot.attribute, new Map());
+        }
         if (!err.Item) return { item: undefined };
         const item = decode(err.Item, this.now(), bucketOf(g, this.now()));
         this.cache.set(request.connectionId, item);
@@ -656,6 +679,41 @@ interface Slot {
   /** Holders whose lease expired (their worker died): dropped in this write. */
   dead: string[];
 }
+
+/**
+ * Joining an endpoint's in-flight map without an entry of one's own: after the write it may hold at
+ * most `slots` entries besides the `dead` expired ones the write removes, and those count only if
+ * they are still there, i.e. size(map) < slots + (how many of them exist). Spelled out as "at least
+ * j of them exist and size < slots + j" for each j (dead.length is at most `slots`).
+ */
+const joinCondition = (dead: number, slots: number, values: Record<string, AttributeValue>): string => {
+  const exists = (i: number) => `attribute_exists(#t.#dead${i})`;
+  const clauses: string[] = [];
+  for (let j = 0; j <= dead; j++) {
+    values[`:room${j}`] = n(slots + j);
+    if (j === 0) {
+      clauses.push('size(#t) < :room0');
+      continue;
+    }
+    const combos = combinations(dead, j).map((combo) => combo.map(exists).join(' AND '));
+    const present =
+      combos.length === 1
+        ? combos[0]
+        : `(${combos.map((c) => (c.includes(' AND ') ? `(${c})` : c)).join(' OR ')})`;
+    clauses.push(`(size(#t) < :room${j} AND ${present})`);
+  }
+  return clauses.join(' OR ');
+};
+
+/** The j-element subsets of 0..n-1. */
+const combinations = (n: number, j: number): number[][] => {
+  if (j === 0) return [[]];
+  const out: number[][] = [];
+  for (let first = 0; first <= n - j; first++)
+    for (const rest of combinations(n - first - 1, j - 1))
+      out.push([first, ...rest.map((r) => r + first + 1)]);
+  return out;
+};
 
 const removeClause = (names: string[]): string => (names.length ? ` REMOVE ${names.join(', ')}` : '');
 

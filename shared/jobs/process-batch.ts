@@ -8,6 +8,27 @@ export interface BatchMessage {
   sentTimestamp: number;
 }
 
+interface Pending {
+  due: number;
+  connectionId: string | undefined;
+  endpoint: string | undefined;
+}
+
+/**
+ * The index of the job to run next (see processBatch): among the jobs due, one on the endpoint whose
+ * thread the worker holds, else any of them at random.
+ */
+const nextJob = (pending: Pending[], session: WorkerSession, deps: RunJobDeps): number => {
+  const now = (deps.now ?? Date.now)();
+  let due = 0;
+  while (due < pending.length && (pending[due] as Pending).due <= now) due++;
+  if (session.lease) {
+    const same = pending.findIndex((p, i) => i < due && p.endpoint === session.endpoint);
+    if (same >= 0) return same;
+  }
+  return Math.floor((deps.random ?? Math.random)() * Math.max(1, due));
+};
+
 /** Time one job may need at most: the Autotask timeout plus bookkeeping. */
 const RESERVE_MS = 25_000;
 
@@ -26,17 +47,21 @@ export const processBatch = async (
   const session = new WorkerSession();
   const settled: PromiseSettledResult<JobOutcome>[] = new Array(messages.length);
   try {
-    // A job on the endpoint whose thread the worker holds goes first: renewing a thread the worker
-    // holds never loses a race, taking another endpoint's may.
-    const pending = messages.map((message, index) => ({
-      message,
-      index,
-      endpoint: endpointOf(message.body, deps),
-    }));
+    // Jobs run in the order they are due (a job back from the delay queue may be held until its
+    // `notBefore`). Among those already due, one on the endpoint whose thread the worker holds goes
+    // first: renewing a thread the worker holds never loses a race, taking another endpoint's may.
+    const pending = messages
+      .map((message, index) => {
+        const meta = readMeta(message.attributes, message.sentTimestamp);
+        const endpoint = endpointOf(message.body, deps);
+        const connectionId = endpoint?.slice(0, endpoint.indexOf('/'));
+        return { message, index, meta, due: meta.notBefore ?? 0, connectionId, endpoint };
+      })
+      .sort((a, b) => a.due - b.due);
     while (pending.length > 0) {
-      const same = session.lease ? pending.findIndex((p) => p.endpoint === session.endpoint) : -1;
-      const [{ message, index }] = pending.splice(Math.max(0, same), 1) as [(typeof pending)[number]];
-      const meta = readMeta(message.attributes, message.sentTimestamp);
+      const [{ message, index, meta }] = pending.splice(nextJob(pending, session, deps), 1) as [
+        (typeof pending)[number],
+      ];
       try {
         if (remainingMs() < RESERVE_MS) {
           await deps.queue.delay(message.body, 0, meta);

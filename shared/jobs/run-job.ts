@@ -58,6 +58,8 @@ export class WorkerSession {
   lease: ThreadLease | undefined;
   /** `<connection>/<endpoint>` of the thread held (as `endpointOf` names it). */
   endpoint: string | undefined;
+  /** Room left under the ceiling after this worker's latest reservation. */
+  left: number | undefined;
   async releaseAll(budget: BudgetStore): Promise<void> {
     const held = this.lease;
     this.lease = undefined;
@@ -69,8 +71,13 @@ const THREAD_SLOTS = 3;
 /** Lease of the thread taken by a batch's last job (renewed halfway if its request is still running). */
 const SHORT_LEASE_MS = 1_000;
 const MAX_HOP_SECONDS = 900;
+/** Below this share of the ceiling left, every job takes its thread on the short lease. */
+const NEAR_CEILING = 0.1;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
+/** A job received this long before its `notBefore` (at most the second SQS's delay rounded off) is held here. */
+export const MAX_HOLD_MS = 1_000;
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs one job message to exactly one end:
@@ -100,9 +107,14 @@ export const runJob = async (
   }
   const log = deps.log.child({ jobId: job.jobId, connectionId: job.connectionId, priority: job.priority });
 
-  if (meta.notBefore !== undefined && meta.notBefore - now() > 1000) {
+  if (meta.notBefore !== undefined && meta.notBefore - now() > MAX_HOLD_MS) {
     await waitLonger(deps, body, meta, meta.notBefore);
     return 'waiting';
+  }
+  if (meta.notBefore !== undefined && meta.notBefore > now()) {
+    // SQS delays are whole seconds, rounded down: the rest of the wait is slept here, so a job
+    // returns when its room opens (plus its jitter), not up to a second later
+    await (deps.sleep ?? defaultSleep)(meta.notBefore - now());
   }
   if (job.expiresAt && Date.parse(job.expiresAt) <= now()) {
     return deadLetter(
@@ -156,7 +168,10 @@ export const runJob = async (
   const timeoutMs = deps.callTimeoutMs ?? 20_000;
   const leaseMs = timeoutMs + 5_000;
   // the batch's last job: a short lease that runs out by itself instead of a release write
-  const shortLease = options.lastInBatch === true && deps.budget.renew !== undefined;
+  // and a job near the ceiling: the worker's next reservation is likely refused for budget, and a
+  // long lease would then need a release write
+  const nearCeiling = session.left !== undefined && session.left < ceiling * NEAR_CEILING;
+  const shortLease = (options.lastInBatch === true || nearCeiling) && deps.budget.renew !== undefined;
   if (session.lease && session.lease.connectionId !== connection.connectionId)
     await session.releaseAll(deps.budget);
   let call: AutotaskCall = {
@@ -193,6 +208,7 @@ export const runJob = async (
       session.endpoint = `${connection.connectionId}/${route.endpoint}`;
     }
     const keeper = shortLease && grant.lease ? keepLease(deps, session, grant.lease, leaseMs) : undefined;
+    session.left = grant.left;
     emitMetric('BudgetLeft', grant.left, connection.connectionId);
     calls++;
     if (page === 1 && isWrite(job) && deps.executions) {
@@ -272,7 +288,7 @@ const reserveWithPatience = async (
   promisedBucket: number | undefined,
 ): Promise<ReserveOutcome> => {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const deadline = now() + INLINE_WAIT_MS;
   for (let round = 0; ; round++) {
@@ -394,12 +410,15 @@ const wait = async (
   return 'waiting';
 };
 
-/** Sends the job to the delay queue to come back at `at`, chaining hops past SQS's 900 s maximum. */
+/**
+ * Sends the job to the delay queue to come back at `at`: SQS delays the whole seconds (at most 900
+ * per hop, longer waits chain hop by hop) and the worker that receives it sleeps the rest.
+ */
 const waitLonger = async (deps: RunJobDeps, body: string, meta: JobMeta, at: number): Promise<void> => {
   const now = (deps.now ?? Date.now)();
-  const seconds = Math.max(0, Math.ceil((at - now) / 1000));
+  const seconds = Math.max(0, Math.floor((at - now) / 1000));
   const { notBefore: _drop, ...rest } = meta;
-  const next: JobMeta = seconds > MAX_HOP_SECONDS ? { ...rest, notBefore: at } : rest;
+  const next: JobMeta = at > now ? { ...rest, notBefore: at } : rest;
   await deps.queue.delay(body, Math.min(seconds, MAX_HOP_SECONDS), next);
 };
 

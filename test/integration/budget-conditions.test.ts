@@ -98,6 +98,39 @@ describe('thread limit', () => {
   });
 });
 
+describe('expired thread entries', () => {
+  it('lets two workers that saw the same expired entries both join, and never a fourth live one', async () => {
+    const { dynamo } = await import('#shared/aws/clients.ts');
+    const { DynamoBudgetStore } = await import('#shared/budget/dynamo-budget.ts');
+    const store = () => new DynamoBudgetStore(dynamo, gov.resources.tableName);
+    const request = (holder: string, leaseMs = 20_000) => ({
+      connectionId: 'expired-entries',
+      limit: 1000,
+      windowSeconds: 60,
+      ceiling: 800,
+      count: 1,
+      thread: { endpoint: 'Tickets', slots: 3, leaseMs, holder },
+    });
+    const first = store();
+    for (const holder of ['gone-1', 'gone-2', 'gone-3'])
+      expect((await first.reserve(request(holder, 300))).granted).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // a, b and a latecomer all read the map while it held the three expired entries
+    const [a, b, late] = [store(), store(), store()];
+    for (const s of [a, b, late]) await s.snapshot('expired-entries', 60);
+    expect((await a.reserve(request('a'))).granted).toBe(true); // drops the expired entries
+    const before = gov.emulators.counters.dynamodbRequests();
+    // b's copy still lists the entries a dropped: its write succeeds all the same, first time
+    expect((await b.reserve(request('b'))).granted).toBe(true);
+    expect(gov.emulators.counters.dynamodbRequests() - before).toBe(1);
+    expect((await store().reserve(request('c'))).granted).toBe(true);
+    // a, b and c are in flight: the latecomer's old copy must not let it in as a fourth
+    expect(await late.reserve(request('late'))).toMatchObject({ granted: false, reason: 'thread-slot' });
+    const snap = await first.snapshot('expired-entries', 60);
+    expect([...(snap.threads.get('t_Tickets')?.keys() ?? [])].sort()).toEqual(['a', 'b', 'c']);
+  });
+});
+
 describe('short thread leases', () => {
   it('keeps a renewed lease and frees the ones that ran out', async () => {
     const { dynamo } = await import('#shared/aws/clients.ts');
