@@ -92,7 +92,34 @@ const closeServer = (server: Server): Promise<void> =>
 // ---------------------------------------------------------------------------------------------------
 // DynamoDB: dynalite, with its request listener wrapped to count requests as they arrive.
 
+/**
+ * DynamoDB returns the item that failed a write's condition when the write asks for it
+ * (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`, part of the same request); dynalite 4 ignores
+ * the parameter. Its validations learn the parameter here, and the one exported function its update,
+ * put and delete actions check conditions with is wrapped to attach the item to the error, as
+ * DynamoDB's answer carries it.
+ */
+const returnItemsOnConditionFailure = () => {
+  type Check = (data: Record<string, unknown>, existing?: Record<string, unknown>) => unknown;
+  const db = require('dynalite/db') as { checkConditional: Check; __wrapped?: boolean };
+  if (db.__wrapped) return;
+  // the validations drop parameters they do not know: teach them this one
+  for (const action of ['updateItem', 'putItem', 'deleteItem']) {
+    const { types } = require(`dynalite/validations/${action}`) as { types: Record<string, unknown> };
+    types.ReturnValuesOnConditionCheckFailure = { type: 'String', enum: ['ALL_OLD', 'NONE'] };
+  }
+  const check = db.checkConditional;
+  db.checkConditional = (data, existing) => {
+    const err = check(data, existing) as { body?: Record<string, unknown> } | null | undefined;
+    if (err?.body && existing && data.ReturnValuesOnConditionCheckFailure === 'ALL_OLD')
+      err.body.Item = existing;
+    return err;
+  };
+  db.__wrapped = true;
+};
+
 const startDynamo = async () => {
+  returnItemsOnConditionFailure();
   const dynalite = require('dynalite') as DynaliteFactory;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   let total = 0;

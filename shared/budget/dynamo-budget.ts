@@ -266,10 +266,10 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(lease.connectionId),
-          UpdateExpression: 'SET #t.#me = :expires',
+          UpdateExpression: `SET #t.#me = :expires ${BUMP}`,
           ConditionExpression: '#t.#me = :held',
-          ExpressionAttributeNames: { '#t': lease.attribute, '#me': lease.holder },
-          ExpressionAttributeValues: { ':expires': n(expiresAt), ':held': n(lease.expiresAt) },
+          ExpressionAttributeNames: { '#t': lease.attribute, '#me': lease.holder, '#v': 'v' },
+          ExpressionAttributeValues: { ':expires': n(expiresAt), ':held': n(lease.expiresAt), ':one': n(1) },
         }),
       );
     } catch (err) {
@@ -286,9 +286,10 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(lease.connectionId),
-          UpdateExpression: 'REMOVE #t.#me',
+          UpdateExpression: `REMOVE #t.#me ${BUMP}`,
           ConditionExpression: 'attribute_exists(#t)',
-          ExpressionAttributeNames: { '#t': lease.attribute, '#me': lease.holder },
+          ExpressionAttributeNames: { '#t': lease.attribute, '#me': lease.holder, '#v': 'v' },
+          ExpressionAttributeValues: { ':one': n(1) },
         }),
       );
       this.cache.get(lease.connectionId)?.threads.get(lease.attribute)?.delete(lease.holder);
@@ -308,10 +309,14 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(connectionId),
-          UpdateExpression:
-            'SET #s = if_not_exists(#s, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one, #ttl = :ttl',
+          UpdateExpression: `SET #s = if_not_exists(#s, :zero) + :one, #calls = if_not_exists(#calls, :zero) + :one, #ttl = :ttl ${BUMP}`,
           ConditionExpression: 'attribute_not_exists(cum) OR cum <= :bound',
-          ExpressionAttributeNames: { '#s': `s${c}`, '#calls': `h${hourOf(now)}_sync`, '#ttl': 'ttl' },
+          ExpressionAttributeNames: {
+            '#s': `s${c}`,
+            '#calls': `h${hourOf(now)}_sync`,
+            '#ttl': 'ttl',
+            '#v': 'v',
+          },
           ExpressionAttributeValues: {
             ':zero': n(0),
             ':one': n(1),
@@ -321,7 +326,7 @@ export class DynamoBudgetStore implements BudgetStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      this.cache.set(connectionId, decode(out.Attributes, now, c));
+      this.remember(connectionId, decode(out.Attributes, now, c));
       this.systemBucket.set(connectionId, c);
       return true;
     } catch (err) {
@@ -338,20 +343,20 @@ export class DynamoBudgetStore implements BudgetStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: key(connectionId),
-        UpdateExpression:
-          'SET cum = if_not_exists(cum, :zero) + :k, #end = if_not_exists(cum, :zero) + :k, #others = if_not_exists(#others, :zero) + :k, #hour = if_not_exists(#hour, :zero) + :k, #ttl = :ttl',
+        UpdateExpression: `SET cum = if_not_exists(cum, :zero) + :k, #end = if_not_exists(cum, :zero) + :k, #others = if_not_exists(#others, :zero) + :k, #hour = if_not_exists(#hour, :zero) + :k, #ttl = :ttl ${BUMP}`,
         ExpressionAttributeNames: {
           '#end': endAttr(c),
           '#others': othersAttr(c),
           '#hour': `oh${hourOf(now)}`,
           '#ttl': 'ttl',
+          '#v': 'v',
         },
-        ExpressionAttributeValues: { ':zero': n(0), ':k': n(count), ':ttl': n(ttlFor(g, now)) },
+        ExpressionAttributeValues: { ':zero': n(0), ':k': n(count), ':ttl': n(ttlFor(g, now)), ':one': n(1) },
         ReturnValues: 'ALL_NEW',
       }),
     );
     const snap = decode(out.Attributes, now, c);
-    this.cache.set(connectionId, snap);
+    this.remember(connectionId, snap);
     return usageOf(snap, c);
   }
 
@@ -452,6 +457,14 @@ export class DynamoBudgetStore implements BudgetStore {
     return Math.max(0, slots - live);
   }
 
+  /** Keeps the newer of the cached copy and `snap` (answers to concurrent requests may arrive out of order). */
+  private remember(connectionId: string, snap: BudgetSnapshot): BudgetSnapshot {
+    const current = this.cache.get(connectionId);
+    if (current && current.version > snap.version) return current;
+    this.cache.set(connectionId, snap);
+    return snap;
+  }
+
   /** The latest copy this process holds (for status and tests); undefined before the first read. */
   cached(connectionId: string): BudgetSnapshot | undefined {
     return this.cache.get(connectionId);
@@ -473,9 +486,7 @@ export class DynamoBudgetStore implements BudgetStore {
     const out = await this.dynamo.send(
       new GetItemCommand({ TableName: this.tableName, Key: key(connectionId), ConsistentRead: true }),
     );
-    const snap = decode(out.Item, now, bucketOf(g, now));
-    this.cache.set(connectionId, snap);
-    return snap;
+    return this.remember(connectionId, decode(out.Item, now, bucketOf(g, now)));
   }
 
   /** How to join the endpoint's in-flight map, or undefined when it is full (as far as we know). */
@@ -509,6 +520,7 @@ export class DynamoBudgetStore implements BudgetStore {
     const names: Record<string, string> = {
       '#end': endAttr(c),
       '#ttl': 'ttl',
+      '#v': 'v',
       '#calls': `h${hourOf(now)}_${request.priority ?? 'normal'}`,
     };
     const values: Record<string, AttributeValue> = {
@@ -517,6 +529,7 @@ export class DynamoBudgetStore implements BudgetStore {
       ':bound': n(bound),
       ':now': n(now),
       ':ttl': n(ttlFor(g, now)),
+      ':one': n(1),
     };
     const sets = [
       'cum = if_not_exists(cum, :zero) + :k',
@@ -590,7 +603,7 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(request.connectionId),
-          UpdateExpression: `SET ${sets.join(', ')}${removeClause([...removes.map((_, i) => `#old${i}`), ...threadRemoves])}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removeClause([...removes.map((_, i) => `#old${i}`), ...threadRemoves])} ${BUMP}`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -599,7 +612,7 @@ export class DynamoBudgetStore implements BudgetStore {
         }),
       );
       const fresh = decode(out.Attributes, now, c);
-      this.cache.set(request.connectionId, fresh);
+      this.remember(request.connectionId, fresh);
       if (pending) this.pendingThrottles.delete(request.connectionId);
       return {
         granted: true,
@@ -616,8 +629,11 @@ export class DynamoBudgetStore implements BudgetStore {
           if (cached && !cached.threads.has(slot.attribute)) cached.threads.set(slot.attribute, new Map());
         }
         if (!err.Item) return { item: undefined };
-        const item = decode(err.Item, this.now(), bucketOf(g, this.now()));
-        this.cache.set(request.connectionId, item);
+        // the item as it was when the condition failed, unless this process has a newer copy
+        const item = this.remember(
+          request.connectionId,
+          decode(err.Item, this.now(), bucketOf(g, this.now())),
+        );
         return { item };
       }
       throw err;
@@ -715,6 +731,9 @@ const combinations = (n: number, j: number): number[][] => {
   return out;
 };
 
+/** Every write that changes room or threads bumps the item's version (`#v` = 'v', `:one` = 1). */
+const BUMP = 'ADD #v :one';
+
 const removeClause = (names: string[]): string => (names.length ? ` REMOVE ${names.join(', ')}` : '');
 
 /** Budget items outlive the window they describe by a comfortable margin, then DynamoDB deletes them. */
@@ -750,6 +769,7 @@ export const decode = (
     else if (/^o\d+$/.test(name)) snap.others.set(Number(name.slice(1)), num);
     else if (/^s\d+$/.test(name)) snap.system.set(Number(name.slice(1)), num);
     else if (name === 'asleep') snap.asleep = num > 0;
+    else if (name === 'v') snap.version = num;
     else if (HOURLY_ATTRIBUTE.test(name)) snap.hourly.set(name, num);
   }
   return snap;

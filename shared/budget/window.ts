@@ -58,6 +58,8 @@ export interface BudgetSnapshot {
   /** Per clock hour counters for the usage report: `h<hour>_<priority>` calls, `t<hour>` jobs
    *  throttled, `x<hour>` 429s received. Hour = floor(ms / 3,600,000). */
   hourly: Map<string, number>;
+  /** Bumped by every write that changes room or threads: of two copies, the higher is the newer. */
+  version: number;
   /** When this copy was read (ms) and in which bucket. */
   readAt: number;
   readBucket: number;
@@ -73,6 +75,7 @@ export const emptySnapshot = (readAt: number, readBucket: number): BudgetSnapsho
   blockedUntil: 0,
   asleep: false,
   hourly: new Map(),
+  version: 0,
   readAt,
   readBucket,
 });

@@ -10,7 +10,6 @@ export interface BatchMessage {
 
 interface Pending {
   due: number;
-  connectionId: string | undefined;
   endpoint: string | undefined;
 }
 
@@ -53,9 +52,7 @@ export const processBatch = async (
     const pending = messages
       .map((message, index) => {
         const meta = readMeta(message.attributes, message.sentTimestamp);
-        const endpoint = endpointOf(message.body, deps);
-        const connectionId = endpoint?.slice(0, endpoint.indexOf('/'));
-        return { message, index, meta, due: meta.notBefore ?? 0, connectionId, endpoint };
+        return { message, index, meta, due: meta.notBefore ?? 0, endpoint: endpointOf(message.body, deps) };
       })
       .sort((a, b) => a.due - b.due);
     while (pending.length > 0) {

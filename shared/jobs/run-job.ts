@@ -58,8 +58,6 @@ export class WorkerSession {
   lease: ThreadLease | undefined;
   /** `<connection>/<endpoint>` of the thread held (as `endpointOf` names it). */
   endpoint: string | undefined;
-  /** Room left under the ceiling after this worker's latest reservation. */
-  left: number | undefined;
   async releaseAll(budget: BudgetStore): Promise<void> {
     const held = this.lease;
     this.lease = undefined;
@@ -71,8 +69,6 @@ const THREAD_SLOTS = 3;
 /** Lease of the thread taken by a batch's last job (renewed halfway if its request is still running). */
 const SHORT_LEASE_MS = 1_000;
 const MAX_HOP_SECONDS = 900;
-/** Below this share of the ceiling left, every job takes its thread on the short lease. */
-const NEAR_CEILING = 0.1;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
 /** A job received this long before its `notBefore` (at most the second SQS's delay rounded off) is held here. */
@@ -168,10 +164,7 @@ export const runJob = async (
   const timeoutMs = deps.callTimeoutMs ?? 20_000;
   const leaseMs = timeoutMs + 5_000;
   // the batch's last job: a short lease that runs out by itself instead of a release write
-  // and a job near the ceiling: the worker's next reservation is likely refused for budget, and a
-  // long lease would then need a release write
-  const nearCeiling = session.left !== undefined && session.left < ceiling * NEAR_CEILING;
-  const shortLease = (options.lastInBatch === true || nearCeiling) && deps.budget.renew !== undefined;
+  const shortLease = options.lastInBatch === true && deps.budget.renew !== undefined;
   if (session.lease && session.lease.connectionId !== connection.connectionId)
     await session.releaseAll(deps.budget);
   let call: AutotaskCall = {
@@ -208,7 +201,6 @@ export const runJob = async (
       session.endpoint = `${connection.connectionId}/${route.endpoint}`;
     }
     const keeper = shortLease && grant.lease ? keepLease(deps, session, grant.lease, leaseMs) : undefined;
-    session.left = grant.left;
     emitMetric('BudgetLeft', grant.left, connection.connectionId);
     calls++;
     if (page === 1 && isWrite(job) && deps.executions) {

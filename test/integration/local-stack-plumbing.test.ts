@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  ConditionalCheckFailedException,
   DescribeTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
@@ -165,6 +167,30 @@ describe('emulators', () => {
     expect(emulators.counters.byOperation()).toEqual({ PutItem: 3, GetItem: 1 });
     emulators.counters.reset();
     expect(emulators.counters.byOperation()).toEqual({});
+  });
+
+  it('returns the item that failed a condition when asked to, as DynamoDB does (dynalite alone does not)', async () => {
+    const Key = { [table.partitionKey]: { S: 'condition' }, [table.sortKey]: { S: 'failed' } };
+    await dynamo.send(
+      new PutItemCommand({ TableName: resources.tableName, Item: { ...Key, n: { N: '5' } } }),
+    );
+    const update = (returnItem: boolean) =>
+      dynamo
+        .send(
+          new UpdateItemCommand({
+            TableName: resources.tableName,
+            Key,
+            UpdateExpression: 'SET n = :one',
+            ConditionExpression: 'n < :one',
+            ExpressionAttributeValues: { ':one': { N: '1' } },
+            ...(returnItem ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+          }),
+        )
+        .catch((err: unknown) => err);
+    const asked = await update(true);
+    expect(asked).toBeInstanceOf(ConditionalCheckFailedException);
+    expect((asked as ConditionalCheckFailedException).Item).toEqual({ ...Key, n: { N: '5' } });
+    expect((await update(false)) as ConditionalCheckFailedException).toMatchObject({ Item: undefined });
   });
 
   it('captures SES v2 sends, readable and clearable through the store', async () => {
