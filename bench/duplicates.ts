@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
 import { createResources } from '#local/resources.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
@@ -234,8 +234,14 @@ export const limiterDuplicates = async (
     await sleep(150 + Math.random() * 900);
     running = start();
   }
+  // done when every job is done, or when the queue is empty (a message that ran out of receives was
+  // moved to the dead-letter queue by SQS's redrive: for this consumer, a lost job)
   const deadline = Date.now() + 150_000;
-  while (done.size < jobs.length && Date.now() < deadline) await sleep(500);
+  let emptyLooks = 0;
+  while (done.size < jobs.length && Date.now() < deadline && emptyLooks < 3) {
+    await sleep(500);
+    emptyLooks = (await queueIsEmpty(gov, resources.queueUrls.jobs)) ? emptyLooks + 1 : 0;
+  }
   generation++;
   await Promise.allSettled(running);
   const { duplicates } = await countDuplicates(gov, prefix);
@@ -248,4 +254,19 @@ export const limiterDuplicates = async (
     deadLettered: {},
     seconds: Math.round((Date.now() - started) / 1000),
   };
+};
+
+/** No message visible, in flight or delayed on the queue (SQS's approximate counts). */
+const queueIsEmpty = async (gov: LocalGovernor, queueUrl: string): Promise<boolean> => {
+  const out = await gov.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return Object.values(out.Attributes ?? {}).every((count) => Number(count) === 0);
 };
