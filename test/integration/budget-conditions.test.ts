@@ -193,7 +193,8 @@ describe('429 and thread-limit answers', () => {
     const refused = gov.simulator.calls({ source: 'ours' }).filter((call) => call.outcome === 'throttled');
     expect(refused.length).toBeGreaterThan(0);
     const { dynamo } = await import('#shared/aws/clients.ts');
-    const { DynamoBudgetStore, hourOf } = await import('#shared/budget/dynamo-budget.ts');
+    const { DynamoBudgetStore } = await import('#shared/budget/dynamo-budget.ts');
+    const { hourOf } = await import('#shared/budget/item.ts');
     const snap = await new DynamoBudgetStore(dynamo, gov.resources.tableName).snapshot('wrong-estimate', 6);
     expect(snap.hourly.get(`x${hourOf(Date.now())}`) ?? 0).toBeGreaterThan(0);
     // the window was treated as full: the connection was blocked until its oldest bucket aged out
