@@ -101,11 +101,6 @@ export interface BudgetStore {
   dropHourly(connectionId: string, attributes: string[]): Promise<void>;
   /** Writes throttle counts still held in memory if they are older than `maxAgeMs`. */
   flushCounters(maxAgeMs?: number): Promise<void>;
-  /**
-   * From this process's latest copy only (no request): how many of the endpoint's threads look free
-   * to `holder` (its own entry counts as free), or `slots` when there is no recent copy.
-   */
-  threadsFree?(connectionId: string, endpoint: string, holder: string, slots: number): number;
 }
 
 export interface BudgetDeps {
@@ -444,16 +439,6 @@ export class DynamoBudgetStore implements BudgetStore {
     const pending = this.pendingThrottles.get(connectionId);
     if (pending) pending.count++;
     else this.pendingThrottles.set(connectionId, { count: 1, since: this.now() });
-  }
-
-  threadsFree(connectionId: string, endpoint: string, holder: string, slots: number): number {
-    const snap = this.cache.get(connectionId);
-    const now = this.now();
-    if (!snap || now - snap.readAt > SLOT_TRUST_MS) return slots;
-    let live = 0;
-    for (const [h, expiry] of snap.threads.get(threadAttr(endpoint)) ?? [])
-      if (h !== holder && expiry >= now) live++;
-    return Math.max(0, slots - live);
   }
 
   /** Keeps the newer of the cached copy and `snap` (answers to concurrent requests may arrive out of order). */

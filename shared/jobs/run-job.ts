@@ -72,7 +72,7 @@ const MAX_HOP_SECONDS = 900;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
 /** A job received this long before its `notBefore` (at most the second SQS's delay rounded off) is held here. */
-export const MAX_HOLD_MS = 1_000;
+const MAX_HOLD_MS = 1_000;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
