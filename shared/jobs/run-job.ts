@@ -283,6 +283,8 @@ const reserveWithPatience = async (
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const deadline = now() + INLINE_WAIT_MS;
+  // the bucket this job holds a place in: given back by its next reservation
+  let promise = promisedBucket;
   for (let round = 0; ; round++) {
     const outcome = await deps.budget.reserve({
       connectionId: connection.connectionId,
@@ -292,7 +294,7 @@ const reserveWithPatience = async (
       count: 1,
       priority,
       allowWhileAsleep: priority === 'critical' && connection.criticalWhileAsleep,
-      ...(promisedBucket !== undefined && round === 0 ? { promisedBucket } : {}),
+      ...(promise !== undefined ? { promisedBucket: promise } : {}),
       thread: {
         endpoint,
         slots: THREAD_SLOTS,
@@ -302,6 +304,9 @@ const reserveWithPatience = async (
       },
     });
     if (outcome.granted || outcome.retryAt > deadline) return outcome;
+    // a job sent to wait for a bucket holds a place in it (it spreads the others' return) until it
+    // asks again: also when it waits here rather than in the delay queue
+    promise = outcome.reason === 'budget' ? outcome.retryBucket : undefined;
     if (outcome.reason === 'thread-slot' && session.lease && round === 3) {
       // still waiting for this endpoint: do not keep another endpoint's thread meanwhile
       await session.releaseAll(deps.budget);

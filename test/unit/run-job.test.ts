@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchPath } from '#shared/autotask/paths.ts';
 import type { AutotaskApi, AutotaskCall } from '#shared/autotask/types.ts';
-import type { BudgetStore, ReserveOutcome } from '#shared/budget/dynamo-budget.ts';
+import type { BudgetStore, ReserveOutcome, ReserveRequest } from '#shared/budget/dynamo-budget.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import { AutotaskError } from '#shared/errors.ts';
 import type { Claim, ExecutionStore } from '#shared/jobs/executions.ts';
@@ -282,6 +282,29 @@ describe('runJob', () => {
       JSON.stringify({ jobId: 'j2', connectionId: 'nope', request: { method: 'GET', path: '/Tickets/1' } }),
     );
     expect(h.dead.map((d) => d.reason)).toEqual(['expired', 'unknown-connection']);
+  });
+});
+
+describe('a job waiting inside the invocation', () => {
+  it('keeps its place in the bucket it waits for until it reserves again', async () => {
+    const h = harness();
+    const promised: Array<number | undefined> = [];
+    const outcomes: ReserveOutcome[] = [
+      { granted: false, reason: 'budget', retryAt: NOW + 500, retryBucket: 7, used: 80 },
+      { granted: true, bucket: 7, left: 1 },
+    ];
+    h.deps.budget = {
+      ...h.deps.budget,
+      reserve: async (request: ReserveRequest) => {
+        promised.push(request.promisedBucket);
+        return outcomes.shift() as ReserveOutcome;
+      },
+    } as unknown as BudgetStore;
+    const m: JobMeta = { ...meta, promisedBucket: 4 };
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/1' }), m)).toBe('succeeded');
+    // the place promised by the delay queue is given back by the first try, the one promised by
+    // the refusal (a wait short enough to sleep through) by the second
+    expect(promised).toEqual([4, 7]);
   });
 });
 
