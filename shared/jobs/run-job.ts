@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { AutotaskApi, AutotaskCall, AutotaskReply } from '#shared/autotask/types.ts';
 import type { BudgetStore, ReserveOutcome, ThreadLease } from '#shared/budget/dynamo-budget.ts';
-import { bucketStart, geometry } from '#shared/budget/window.ts';
 import type { CachedConnections } from '#shared/connections/cached-store.ts';
 import type { CredentialSource } from '#shared/connections/credentials.ts';
 import { type Connection, ceilingFor } from '#shared/connections/model.ts';
 import { AutotaskError, ConfigError, errorMessage, ValidationError } from '#shared/errors.ts';
 import type { ExecutionStore } from '#shared/jobs/executions.ts';
+import {
+  deadLetter,
+  handleAutotaskError,
+  isWrite,
+  retryLater,
+  wait,
+  waitLonger,
+} from '#shared/jobs/job-endings.ts';
 import type { JobMeta, JobQueue } from '#shared/jobs/queue.ts';
 import type { DeadLetterReason, JobResult } from '#shared/jobs/result.ts';
 import { type Job, parseJob } from '#shared/jobs/schema.ts';
@@ -68,7 +75,6 @@ export class WorkerSession {
 const THREAD_SLOTS = 3;
 /** Lease of the thread taken by a batch's last job (renewed halfway if its request is still running). */
 const SHORT_LEASE_MS = 1_000;
-const MAX_HOP_SECONDS = 900;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
 /** A job received this long before its `notBefore` (at most the second SQS's delay rounded off) is held here. */
@@ -359,185 +365,4 @@ const keepLease = (deps: RunJobDeps, session: WorkerSession, lease: ThreadLease,
       else if (session.lease === lease) session.lease = undefined; // expires by itself: nothing to release
     },
   };
-};
-
-/** Spreads waiting jobs over the bucket in which room opens, critical first, then normal, then bulk. */
-const jitterFor = (
-  priority: Job['priority'],
-  bucketMs: number,
-  tailMs: number,
-  random: () => number,
-): number => {
-  const usable = Math.max(0, bucketMs - tailMs);
-  const band = { critical: 0, normal: 1, bulk: 2 }[priority];
-  return Math.floor(usable * ((band + random()) / 3));
-};
-
-const wait = async (
-  deps: RunJobDeps,
-  body: string,
-  meta: JobMeta,
-  connection: Connection,
-  job: Job,
-  grant: Extract<ReserveOutcome, { granted: false }>,
-  log: Logger,
-): Promise<JobOutcome> => {
-  const now = (deps.now ?? Date.now)();
-  const random = deps.random ?? Math.random;
-  const g = geometry(connection.windowSeconds);
-  const at =
-    grant.reason === 'thread-slot'
-      ? grant.retryAt + Math.floor(random() * 1000)
-      : grant.reason === 'asleep'
-        ? grant.retryAt + Math.floor(random() * 10_000)
-        : grant.retryAt + jitterFor(job.priority, g.bucketMs, g.tailMs, random);
-  const { promisedBucket: _released, ...rest } = meta;
-  const next: JobMeta = {
-    ...rest,
-    throttles: meta.throttles + 1,
-    ...(grant.reason === 'budget' ? { promisedBucket: grant.retryBucket } : {}),
-  };
-  await waitLonger(deps, body, next, at);
-  emitMetric('JobsThrottled', 1, connection.connectionId);
-  log.info('job waiting for budget', {
-    reason: grant.reason,
-    retryAt: new Date(at).toISOString(),
-    waitMs: at - now,
-  });
-  return 'waiting';
-};
-
-/**
- * Sends the job to the delay queue to come back at `at`: SQS delays the whole seconds (at most 900
- * per hop, longer waits chain hop by hop) and the worker that receives it sleeps the rest.
- */
-const waitLonger = async (deps: RunJobDeps, body: string, meta: JobMeta, at: number): Promise<void> => {
-  const now = (deps.now ?? Date.now)();
-  const seconds = Math.max(0, Math.floor((at - now) / 1000));
-  const { notBefore: _drop, ...rest } = meta;
-  const next: JobMeta = at > now ? { ...rest, notBefore: at } : rest;
-  await deps.queue.delay(body, Math.min(seconds, MAX_HOP_SECONDS), next);
-};
-
-const retryLater = async (
-  deps: RunJobDeps,
-  body: string,
-  meta: JobMeta,
-  err: unknown,
-  log: Logger,
-): Promise<JobOutcome> => {
-  const attempts = meta.attempts + 1;
-  if (attempts >= (deps.maxAttempts ?? 5)) {
-    return deadLetter(
-      deps,
-      body,
-      'autotask-unavailable',
-      `gave up after ${attempts} attempts: ${errorMessage(err)}`,
-      meta,
-      log,
-    );
-  }
-  const random = deps.random ?? Math.random;
-  const backoffMs = Math.min(300_000, 2_000 * 2 ** (attempts - 1)) * (0.5 + random());
-  await deps.queue.delay(body, backoffMs / 1000, { ...meta, attempts });
-  log.warn('job will be retried', { attempts, backoffMs: Math.round(backoffMs), error: errorMessage(err) });
-  return 'retrying';
-};
-
-interface FailureContext {
-  body: string;
-  meta: JobMeta;
-  job: Job;
-  connection: Connection;
-  calls: number;
-  err: AutotaskError;
-  log: Logger;
-}
-
-const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext): Promise<JobOutcome> => {
-  const { err, job, connection, meta, body, log } = ctx;
-  const now = (deps.now ?? Date.now)();
-  const write = isWrite(job);
-  const unknownOutcome = write && (err.kind === 'timeout' || err.kind === 'network');
-  // Autotask refused or failed the write without applying it: a later attempt may send it again.
-  if (
-    write &&
-    !unknownOutcome &&
-    (err.retryable || err.kind === 'throttled' || err.kind === 'thread-limit')
-  ) {
-    await deps.executions?.abandon(connection.connectionId, job.jobId);
-  }
-  if (err.kind === 'throttled') {
-    // Autotask says the window is full whatever we counted: nobody reserves until the oldest bucket ages out.
-    const g = geometry(connection.windowSeconds);
-    const until = bucketStart(g, Math.floor((now * 60) / g.windowMs) + 1);
-    await deps.budget.block(connection.connectionId, until);
-    await deps
-      .onThrottled429?.(connection)
-      .catch((e) => log.error('could not put the connection to sleep', { error: e }));
-    emitMetric('Throttled429', 1, connection.connectionId);
-    log.warn('Autotask refused a request: threshold exceeded', { status: err.status, errors: err.errors });
-    return wait(
-      deps,
-      body,
-      meta,
-      connection,
-      job,
-      { granted: false, reason: 'blocked', retryAt: until, retryBucket: 0, used: 0 },
-      log,
-    );
-  }
-  if (err.kind === 'thread-limit') {
-    emitMetric('ThreadLimited', 1, connection.connectionId);
-    return wait(
-      deps,
-      body,
-      meta,
-      connection,
-      job,
-      { granted: false, reason: 'thread-slot', retryAt: now + 1000 },
-      log,
-    );
-  }
-  if (err.retryable && !unknownOutcome) return retryLater(deps, body, meta, err, log);
-  const result: JobResult = {
-    jobId: job.jobId,
-    connectionId: job.connectionId,
-    status: 'failed',
-    httpStatus: err.status ?? null,
-    error: {
-      kind: err.kind,
-      message: unknownOutcome
-        ? `${err.message}; the write may or may not have been applied, so it was not retried`
-        : err.message,
-      ...(err.errors.length ? { errors: err.errors } : {}),
-    },
-    calls: ctx.calls,
-    attempts: meta.attempts + 1,
-    waitedMs: Math.max(0, now - meta.firstSeenAt),
-    completedAt: new Date(now).toISOString(),
-  };
-  if (write) await deps.executions?.complete(connection.connectionId, job.jobId, result);
-  await deps.queue.publishResult(result, job.replyTo);
-  emitMetric('JobsFailed', 1, connection.connectionId);
-  log.info('job failed', { httpStatus: result.httpStatus, error: result.error });
-  return 'failed';
-};
-
-/** Writes change Autotask; POST queries (`/query`, `/query/count`) only read. */
-const isWrite = (job: Job): boolean =>
-  job.request.method !== 'GET' && !/\/query(\/count)?$/i.test(job.request.path);
-
-const deadLetter = async (
-  deps: RunJobDeps,
-  body: string,
-  reason: DeadLetterReason,
-  message: string,
-  meta: JobMeta,
-  log: Logger = deps.log,
-): Promise<JobOutcome> => {
-  await deps.queue.deadLetter(body, reason, message, meta);
-  emitMetric('JobsDeadLettered', 1);
-  log.warn('job dead-lettered', { reason, error: message });
-  return 'dead-lettered';
 };
