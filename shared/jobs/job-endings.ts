@@ -119,6 +119,8 @@ export const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext)
   const now = (deps.now ?? Date.now)();
   const write = isWrite(job);
   const unknownOutcome = write && (err.kind === 'timeout' || err.kind === 'network');
+  const waitUntil = (grant: Extract<ReserveOutcome, { granted: false }>) =>
+    wait(deps, body, meta, connection, job, grant, log);
   // Autotask refused or failed the write without applying it: a later attempt may send it again.
   if (
     write &&
@@ -137,27 +139,11 @@ export const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext)
       .catch((e) => log.error('could not put the connection to sleep', { error: e }));
     emitMetric('Throttled429', 1, connection.connectionId);
     log.warn('Autotask refused a request: threshold exceeded', { status: err.status, errors: err.errors });
-    return wait(
-      deps,
-      body,
-      meta,
-      connection,
-      job,
-      { granted: false, reason: 'blocked', retryAt: until, retryBucket: 0, used: 0 },
-      log,
-    );
+    return waitUntil({ granted: false, reason: 'blocked', retryAt: until, retryBucket: 0, used: 0 });
   }
   if (err.kind === 'thread-limit') {
     emitMetric('ThreadLimited', 1, connection.connectionId);
-    return wait(
-      deps,
-      body,
-      meta,
-      connection,
-      job,
-      { granted: false, reason: 'thread-slot', retryAt: now + 1000 },
-      log,
-    );
+    return waitUntil({ granted: false, reason: 'thread-slot', retryAt: now + 1000 });
   }
   if (err.retryable && !unknownOutcome) return retryLater(deps, body, meta, err, log);
   const result: JobResult = {
