@@ -1,3 +1,7 @@
+/**
+ * How a job that did not get its answer leaves the worker: back to the delay queue until its room
+ * opens (no attempt spent), retried with backoff, answered with a failed result, or dead-lettered.
+ */
 import type { ReserveOutcome } from '#shared/budget/dynamo-budget.ts';
 import { bucketStart, geometry } from '#shared/budget/window.ts';
 import type { Connection } from '#shared/connections/model.ts';
@@ -8,11 +12,6 @@ import type { JobOutcome, RunJobDeps } from '#shared/jobs/run-job.ts';
 import type { Job } from '#shared/jobs/schema.ts';
 import type { Logger } from '#shared/observability/logger.ts';
 import { emitMetric } from '#shared/observability/metrics.ts';
-
-/**
- * How a job that did not get its answer leaves the worker: back to the delay queue until its room
- * opens (no attempt spent), retried with backoff, answered with a failed result, or dead-lettered.
- */
 
 const MAX_HOP_SECONDS = 900;
 

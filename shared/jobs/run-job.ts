@@ -53,7 +53,6 @@ export interface RunJobOptions {
   lastInBatch?: boolean;
 }
 
-/** Thread slots a worker keeps between consecutive requests; released when the batch is done. */
 /**
  * A worker runs one Autotask request at a time and keeps its thread slot between requests: the
  * next reservation renews it (same endpoint) or gives it back (another endpoint) in the same write.
