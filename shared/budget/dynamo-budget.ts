@@ -91,7 +91,12 @@ export interface BudgetStore {
   addOthers(connectionId: string, windowSeconds: number, count: number): Promise<Usage>;
   /** A 429 says the window is full whatever we counted: nobody reserves before `until`. */
   block(connectionId: string, until: number): Promise<void>;
-  usage(connectionId: string, windowSeconds: number): Promise<Usage>;
+  /**
+   * Usage as DynamoDB holds it now. With `total` (the database total Autotask just gave the sync), the
+   * copy the sync's own reservation returned answers instead when it already counts that many of ours:
+   * a fresher read could only count more of ours, and other integrations come out 0 either way.
+   */
+  usage(connectionId: string, windowSeconds: number, total?: number): Promise<Usage>;
   /** The operators' state machine puts the connection to sleep (only critical work reserves) or wakes it. */
   setAsleep(connectionId: string, asleep: boolean): Promise<void>;
   /** A consistent read of the whole budget item (status, usage report), or this process's copy if
@@ -373,15 +378,24 @@ export class DynamoBudgetStore implements BudgetStore {
     if (cached) cached.blockedUntil = Math.max(cached.blockedUntil, until);
   }
 
-  async usage(connectionId: string, windowSeconds: number): Promise<Usage> {
+  async usage(connectionId: string, windowSeconds: number, total?: number): Promise<Usage> {
     const g = geometry(windowSeconds);
-    const snap = await this.read(connectionId, g);
-    const c = bucketOf(g, snap.readAt);
     // The sync compares our count with the total Autotask gave it right after reserveSystem: if a
     // bucket ended in between, count ours in that bucket's window, or the requests that aged out of
     // ours meanwhile (still in Autotask's window when it answered) would be taken for other integrations.
     const asked = this.systemBucket.get(connectionId);
-    return usageOf(snap, asked === c - 1 ? asked : c);
+    const bucketFor = (c: number) => (asked === c - 1 ? asked : c);
+    const copy = this.cache.get(connectionId);
+    if (total !== undefined && copy && asked !== undefined && copy.readBucket === asked) {
+      const c = bucketFor(bucketOf(g, this.now()));
+      // the same bucket's window: closed buckets and others' counts are those of a fresh read
+      if (c === asked) {
+        const counted = usageOf(copy, c);
+        if (counted.ours >= total) return counted;
+      }
+    }
+    const snap = await this.read(connectionId, g);
+    return usageOf(snap, bucketFor(bucketOf(g, snap.readAt)));
   }
 
   async setAsleep(connectionId: string, asleep: boolean): Promise<void> {

@@ -114,7 +114,7 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   }
 
   const total = info.currentTimeframeRequestCount;
-  const usage = await deps.budget.usage(connection.connectionId, connection.windowSeconds);
+  const usage = await deps.budget.usage(connection.connectionId, connection.windowSeconds, total);
   const othersNow = Math.max(0, total - usage.ours);
   // Others keep calling until the next sync: count what they will likely add by then (their average
   // rate over the window, with a margin) now, so the window is not over-filled in the meantime. The

@@ -89,4 +89,34 @@ describe('reserving budget in DynamoDB', () => {
     expect(sim.maxInRollingWindow({ source: 'ours' })).toBeLessThanOrEqual(ceiling);
     expect(sim.calls({ source: 'ours' }).filter((c) => c.status === 429)).toHaveLength(0);
   });
+
+  it("answers the sync's usage question from its own reservation's copy when that already counts Autotask's total as ours", async () => {
+    // a long window: the whole test runs inside one bucket
+    const connectionId = 'sync-usage';
+    const sync = new DynamoBudgetStore(dynamo, tableName);
+    const worker = new DynamoBudgetStore(dynamo, tableName);
+    const request = { connectionId, limit: 200, windowSeconds: 3600, ceiling: 160, count: 1 };
+    for (let i = 0; i < 3; i++) expect((await worker.reserve(request)).granted).toBe(true);
+    expect(await sync.reserveSystem(connectionId, 3600, 190)).toBe(true);
+    // two more of ours after the sync's reservation (Autotask may or may not have counted them)
+    for (let i = 0; i < 2; i++) expect((await worker.reserve(request)).granted).toBe(true);
+    const requests = () => emulators.counters.dynamodbRequests();
+
+    // Autotask counted 4 (3 jobs + the sync's read): the copy already holds 4 of ours, so no other
+    // integration can be in it and no read is needed
+    let before = requests();
+    const fromCopy = await sync.usage(connectionId, 3600, 4);
+    expect(requests() - before).toBe(0);
+    expect(fromCopy).toMatchObject({ ours: 4, others: 0 });
+
+    // Autotask counted 9: more than the copy's 4, so DynamoDB is read for ours (6 now): 3 are others'
+    before = requests();
+    const fresh = await sync.usage(connectionId, 3600, 9);
+    expect(requests() - before).toBe(1);
+    expect(fresh).toMatchObject({ ours: 6, others: 0 });
+    // without a total, always a read
+    before = requests();
+    expect((await sync.usage(connectionId, 3600)).ours).toBe(6);
+    expect(requests() - before).toBe(1);
+  });
 });
