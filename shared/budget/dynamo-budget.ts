@@ -12,15 +12,21 @@ import {
   endpointAttr,
   HOURLY_ATTRIBUTE,
   hourOf,
-  joinCondition,
   key,
   n,
   othersAttr,
   removeClause,
-  threadAttr,
   ttlFor,
   usageOf,
 } from '#shared/budget/item.ts';
+import { PromisedPlaces } from '#shared/budget/promises.ts';
+import {
+  type Slot,
+  slotFor,
+  type ThreadLease,
+  type ThreadRequest,
+  takeSlot,
+} from '#shared/budget/threads.ts';
 import {
   type BudgetSnapshot,
   bucketOf,
@@ -52,17 +58,10 @@ export interface ReserveRequest {
   /** The bucket this job was told to come back in: its place in the queue is released now. */
   promisedBucket?: number;
   /** Take one of the endpoint's thread slots in the same write (Autotask allows 3 in flight). */
-  thread?: { endpoint: string; slots: number; leaseMs: number; holder: string; held?: ThreadLease };
+  thread?: ThreadRequest;
 }
 
-/** One of an endpoint's thread slots, held by one worker session until released or expired. */
-export interface ThreadLease {
-  connectionId: string;
-  /** The endpoint's map attribute, `t_<endpoint>`. */
-  attribute: string;
-  holder: string;
-  expiresAt: number;
-}
+export type { ThreadLease } from '#shared/budget/threads.ts';
 
 export type ReserveOutcome =
   | { granted: true; bucket: number; left: number; lease?: ThreadLease }
@@ -132,7 +131,7 @@ const ASLEEP_CACHE_MS = 5_000;
 export class DynamoBudgetStore implements BudgetStore {
   private readonly cache = new Map<string, BudgetSnapshot>();
   /** Jobs this process already sent to wait, per connection and bucket: spreads a backlog's return. */
-  private readonly promised = new Map<string, Map<number, number>>();
+  private readonly promised = new PromisedPlaces();
   /** Jobs this process throttled and has not yet counted in DynamoDB, per connection. */
   private readonly pendingThrottles = new Map<string, { count: number; since: number }>();
   private readonly now: () => number;
@@ -149,12 +148,8 @@ export class DynamoBudgetStore implements BudgetStore {
 
   async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
     const g = geometry(request.windowSeconds);
-    if (request.promisedBucket !== undefined) {
-      const map = this.promised.get(request.connectionId);
-      const count = map?.get(request.promisedBucket) ?? 0;
-      if (count > request.count) map?.set(request.promisedBucket, count - request.count);
-      else map?.delete(request.promisedBucket);
-    }
+    if (request.promisedBucket !== undefined)
+      this.promised.giveBack(request.connectionId, request.promisedBucket, request.count);
     let refreshed = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let now = this.now();
@@ -201,7 +196,7 @@ export class DynamoBudgetStore implements BudgetStore {
         }
         return this.throttled(request, g, snap, c);
       }
-      const slot = request.thread ? this.slotFor(snap, request.thread, now) : undefined;
+      const slot = request.thread ? slotFor(snap, request.thread, now) : undefined;
       if (request.thread && slot === undefined) {
         // A recent copy (every write returns the whole item) is believed when it says all three are
         // busy: the caller waits a moment and looks at its copy again instead of polling DynamoDB.
@@ -487,25 +482,6 @@ export class DynamoBudgetStore implements BudgetStore {
     return this.remember(connectionId, decode(out.Item, now, bucketOf(g, now)));
   }
 
-  /** How to join the endpoint's in-flight map, or undefined when it is full (as far as we know). */
-  private slotFor(
-    snap: BudgetSnapshot,
-    thread: NonNullable<ReserveRequest['thread']>,
-    now: number,
-  ): Slot | undefined {
-    const attribute = threadAttr(thread.endpoint);
-    const holders = snap.threads.get(attribute);
-    if (!holders) return { attribute, exists: false, dead: [] };
-    const dead: string[] = [];
-    let live = 0;
-    for (const [holder, expiry] of holders) {
-      if (holder === thread.holder) continue;
-      if (expiry < now) dead.push(holder);
-      else live++;
-    }
-    return live < thread.slots ? { attribute, exists: true, dead } : undefined;
-  }
-
   private async write(
     request: ReserveRequest,
     g: Geometry,
@@ -551,38 +527,17 @@ export class DynamoBudgetStore implements BudgetStore {
       values[':throttled'] = n(pending.count);
       sets.push('#throttled = if_not_exists(#throttled, :zero) + :throttled');
     }
-    let lease: ThreadLease | undefined;
     const threadRemoves: string[] = [];
-    if (slot && request.thread) {
-      const { holder, slots, leaseMs, held } = request.thread;
-      const expiresAt = now + leaseMs;
-      names['#t'] = slot.attribute;
-      if (!slot.exists) {
-        values[':joined'] = { M: { [holder]: n(expiresAt) } };
-        sets.push('#t = :joined');
-        conditions.push('attribute_not_exists(#t)');
-      } else {
-        names['#me'] = holder;
-        values[':expires'] = n(expiresAt);
-        sets.push('#t.#me = :expires');
-        // Expired entries this copy knows of are dropped in the same write, whether or not another
-        // writer dropped them first (then they no longer count towards the map's size).
-        const dead = slot.dead.slice(0, slots);
-        dead.forEach((holderId, i) => {
-          names[`#dead${i}`] = holderId;
-          conditions.push(`(attribute_not_exists(#t.#dead${i}) OR #t.#dead${i} < :now)`);
-          threadRemoves.push(`#t.#dead${i}`);
-        });
-        conditions.push(`(attribute_exists(#t.#me) OR ${joinCondition(dead.length, slots, values)})`);
-      }
-      // Moving to another endpoint: leave the previous one's map in the same write.
-      if (held && held.connectionId === request.connectionId && held.attribute !== slot.attribute) {
-        names['#held'] = held.attribute;
-        names['#me'] = holder;
-        threadRemoves.push('#held.#me');
-      }
-      lease = { connectionId: request.connectionId, attribute: slot.attribute, holder, expiresAt };
-    }
+    const lease =
+      slot && request.thread
+        ? takeSlot(
+            { names, values, sets, removes: threadRemoves, conditions },
+            request.connectionId,
+            request.thread,
+            slot,
+            now,
+          )
+        : undefined;
     const removes = this.pruneList(snap, c);
     if (removes.length > 0) {
       removes.forEach((attribute, i) => {
@@ -654,10 +609,9 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   private throttled(request: ReserveRequest, g: Geometry, snap: BudgetSnapshot, c: number): ReserveOutcome {
-    this.bucketMs.set(request.connectionId, g.bucketMs);
-    const promised = this.promisedFor(request.connectionId, c);
+    const promised = this.promised.current(request.connectionId, c, g.bucketMs);
     const retryBucket = nextRoom(snap, c, request.count, request.ceiling, promised) ?? c + SPAN;
-    promised.set(retryBucket, (promised.get(retryBucket) ?? 0) + request.count);
+    this.promised.promise(request.connectionId, retryBucket, request.count);
     this.noteThrottled(request.connectionId);
     return {
       granted: false,
@@ -667,29 +621,4 @@ export class DynamoBudgetStore implements BudgetStore {
       used: usedAt(snap, c),
     };
   }
-
-  private readonly bucketMs = new Map<string, number>();
-  private bucketMsFor(connectionId: string): number {
-    return this.bucketMs.get(connectionId) ?? 60_000;
-  }
-
-  private promisedFor(connectionId: string, c: number): Map<number, number> {
-    let map = this.promised.get(connectionId);
-    if (!map) {
-      map = new Map();
-      this.promised.set(connectionId, map);
-    }
-    // A promise is kept until its job comes back (it then releases it) or, if the job went to
-    // another worker, until well after it was due: SQS delays are whole seconds.
-    const slack = Math.ceil(2000 / this.bucketMsFor(connectionId)) + 2;
-    for (const b of map.keys()) if (b < c - slack) map.delete(b);
-    return map;
-  }
-}
-
-interface Slot {
-  attribute: string;
-  exists: boolean;
-  /** Holders whose lease expired (their worker died): dropped in this write. */
-  dead: string[];
 }
