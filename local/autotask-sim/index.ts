@@ -5,8 +5,9 @@
  * See server.ts for the rules and their unconfirmed corners.
  */
 export { endpointOf } from '#local/autotask-sim/endpoint.ts';
+export { DEFAULT_SIM_USER } from '#local/autotask-sim/knobs.ts';
 export { type EnvelopeKind, envelopeKindOf } from '#local/autotask-sim/routes.ts';
-export { DEFAULT_SIM_USER, startAutotaskSimulator } from '#local/autotask-sim/server.ts';
+export { startAutotaskSimulator } from '#local/autotask-sim/server.ts';
 export type {
   AutotaskSimulator,
   OtherIntegrations,

@@ -24,13 +24,15 @@
  * 8. Latency: `baseLatencyMs` on every answer, plus 0.5 s × latencyScale when the window total at
  *    receipt (including the request) is >= 50 % of the limit, 1 s × latencyScale when >= 75 %.
  *
- * Control plane under `/_sim/` (not counted, not authenticated): GET calls?sinceSeq=&source=,
- * GET zone-lookups, GET usage, GET|POST knobs, POST faults, POST other-calls {n}, POST reset.
+ * Control plane under `/_sim/`: control.ts. Settings: knobs.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Controllable, control } from '#local/autotask-sim/control.ts';
 import { endpointOf } from '#local/autotask-sim/endpoint.ts';
 import { handleApi } from '#local/autotask-sim/handlers.ts';
+import { header, readBody, sendJson } from '#local/autotask-sim/http.ts';
+import { DEFAULT_KNOBS, isFiniteNumber, mergeKnobs } from '#local/autotask-sim/knobs.ts';
 import { OtherLoad } from '#local/autotask-sim/other-load.ts';
 import { SimHttpError } from '#local/autotask-sim/query.ts';
 import { matchRoute, type Route } from '#local/autotask-sim/routes.ts';
@@ -51,31 +53,11 @@ import type {
   SimOptions,
   SimOutcome,
   SimUsage,
-  SimUser,
 } from '#local/autotask-sim/types.ts';
-
-/** Accepted when `users` is not given. */
-export const DEFAULT_SIM_USER: SimUser = {
-  username: 'api-user@sim.example',
-  secret: 'sim-secret',
-  integrationCode: 'SIM-INTEGRATION',
-};
-
-const DEFAULT_KNOBS: SimKnobs = {
-  limit: 10_000,
-  windowSeconds: 3600,
-  latencyScale: 1,
-  baseLatencyMs: 5,
-  threadLimit: 3,
-  users: [DEFAULT_SIM_USER],
-  otherIntegrations: { requestsPerWindow: 0, bursty: false, burstEverySeconds: 0 },
-  seedTickets: 1200,
-};
 
 const API_PREFIX = '/atservicesrest/';
 const ZONE_PATH = /^v1\.0\/zoneinformation\/?$/i;
 const TIMEOUT_FAULT_MS = 60_000;
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const OTHER_CODES = ['OTHER-RMM', 'OTHER-BILLING', 'OTHER-REPORTING'];
 const OTHER_REQUESTS: ReadonlyArray<readonly [method: string, path: string, endpoint: string]> = [
   ['POST', '/atservicesrest/v1.0/Tickets/query', 'Tickets'],
@@ -87,97 +69,7 @@ const OTHER_REQUESTS: ReadonlyArray<readonly [method: string, path: string, endp
 
 type PendingFault = SimFault & { left: number };
 
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-/** Current knobs with `k` applied; throws on a value the simulator cannot run with. */
-export const mergeKnobs = (current: SimKnobs, k: Partial<SimOptions>): SimKnobs => {
-  const next: SimKnobs = { ...current, otherIntegrations: { ...current.otherIntegrations } };
-  const numeric = (
-    name: 'limit' | 'windowSeconds' | 'latencyScale' | 'baseLatencyMs' | 'threadLimit' | 'seedTickets',
-    min: number,
-  ) => {
-    const v = k[name];
-    if (v === undefined) return;
-    if (!isFiniteNumber(v) || v < min)
-      throw new Error(`${name} must be a number >= ${min}, got ${JSON.stringify(v)}`);
-    next[name] = v;
-  };
-  numeric('limit', 1);
-  numeric('windowSeconds', 0.001);
-  numeric('latencyScale', 0);
-  numeric('baseLatencyMs', 0);
-  numeric('threadLimit', 1);
-  numeric('seedTickets', 0);
-  next.limit = Math.floor(next.limit);
-  next.threadLimit = Math.floor(next.threadLimit);
-  next.seedTickets = Math.floor(next.seedTickets);
-  if (k.users !== undefined) {
-    const valid =
-      Array.isArray(k.users) &&
-      k.users.every(
-        (u) =>
-          typeof u?.username === 'string' &&
-          typeof u.secret === 'string' &&
-          typeof u.integrationCode === 'string',
-      );
-    if (!valid) throw new Error('users must be an array of {username, secret, integrationCode}');
-    next.users = k.users.map((u) => ({
-      username: u.username,
-      secret: u.secret,
-      integrationCode: u.integrationCode,
-    }));
-  }
-  if (k.otherIntegrations !== undefined) {
-    const o = k.otherIntegrations;
-    if (
-      typeof o !== 'object' ||
-      o === null ||
-      !isFiniteNumber(o.requestsPerWindow) ||
-      o.requestsPerWindow < 0
-    ) {
-      throw new Error('otherIntegrations.requestsPerWindow must be a number >= 0');
-    }
-    if (
-      o.burstEverySeconds !== undefined &&
-      (!isFiniteNumber(o.burstEverySeconds) || o.burstEverySeconds <= 0)
-    ) {
-      throw new Error('otherIntegrations.burstEverySeconds must be a number > 0');
-    }
-    next.otherIntegrations = {
-      requestsPerWindow: o.requestsPerWindow,
-      bursty: o.bursty === true,
-      burstEverySeconds: o.burstEverySeconds ?? 0,
-    };
-  }
-  return next;
-};
-
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-
-const readBody = (req: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new SimHttpError(413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-    req.on('close', () => {
-      if (!req.complete) reject(new Error('the client went away before sending the whole body'));
-    });
-  });
-
-export class Simulator implements AutotaskSimulator {
+export class Simulator implements Controllable {
   url = '';
   zoneDiscoveryUrl = '';
   private settings: SimKnobs;
@@ -332,6 +224,10 @@ export class Simulator implements AutotaskSimulator {
     }
   }
 
+  pendingFaults(): { kind: string; left: number; match: unknown }[] {
+    return this.faults.map((f) => ({ kind: f.kind, left: f.left, match: f.match ?? null }));
+  }
+
   reset(): void {
     // seq keeps growing, so a consumer polling with sinceSeq never sees a number twice.
     this.log = [];
@@ -393,8 +289,8 @@ export class Simulator implements AutotaskSimulator {
     }
     const pathname = url.pathname;
     if (/^\/_sim(?:\/|$)/i.test(pathname)) {
-      this.control(req, res, url, method).catch((err: unknown) => {
-        this.sendJson(res, 500, { errors: [`Simulator control error: ${(err as Error).message}`] });
+      control(this, req, res, url, method).catch((err: unknown) => {
+        sendJson(res, 500, { errors: [`Simulator control error: ${(err as Error).message}`] });
       });
       return;
     }
@@ -623,97 +519,9 @@ export class Simulator implements AutotaskSimulator {
     outcome: SimOutcome,
   ): void {
     if (entry.outcome !== 'fault') entry.outcome = outcome;
-    if (!this.sendJson(res, status, body)) return;
+    if (!sendJson(res, status, body)) return;
     entry.status = status;
     entry.doneAt = Date.now();
-  }
-
-  private sendJson(res: ServerResponse, status: number, body: unknown): boolean {
-    if (res.headersSent || res.destroyed || res.writableEnded) return false;
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-    });
-    res.end(text);
-    return true;
-  }
-
-  // ---------------------------------------------------------------- control plane
-
-  private async control(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
-    const action = url.pathname
-      .replace(/^\/_sim\/?/i, '')
-      .replace(/\/+$/, '')
-      .toLowerCase();
-    let input: Record<string, unknown> = {};
-    const raw = await readBody(req);
-    if (raw.trim() !== '') {
-      try {
-        input = JSON.parse(raw) as Record<string, unknown>;
-      } catch {
-        this.sendJson(res, 400, { errors: ['The body is not valid JSON.'] });
-        return;
-      }
-    }
-    const route = `${method} ${action}`;
-    try {
-      switch (route) {
-        case 'GET calls': {
-          const since = url.searchParams.get('sinceSeq');
-          const source = url.searchParams.get('source');
-          if (source !== null && source !== 'ours' && source !== 'other')
-            throw new Error('source must be ours or other');
-          this.sendJson(
-            res,
-            200,
-            this.calls({
-              ...(since ? { sinceSeq: Number(since) } : {}),
-              ...(source ? { source } : {}),
-            }),
-          );
-          return;
-        }
-        case 'GET zone-lookups':
-          this.sendJson(res, 200, this.zoneLookups());
-          return;
-        case 'GET usage':
-          this.sendJson(res, 200, this.usage());
-          return;
-        case 'GET knobs':
-          this.sendJson(res, 200, this.knobs());
-          return;
-        case 'POST knobs':
-          this.setKnobs(input as Partial<SimOptions>);
-          this.sendJson(res, 200, this.knobs());
-          return;
-        case 'POST faults':
-          this.injectFault(input as unknown as SimFault);
-          this.sendJson(res, 200, {
-            pending: this.faults.map((f) => ({ kind: f.kind, left: f.left, match: f.match ?? null })),
-          });
-          return;
-        case 'POST other-calls': {
-          const n = input.n;
-          if (!isFiniteNumber(n) || n < 0) throw new Error('n must be a number >= 0');
-          this.addOtherCalls(Math.floor(n));
-          this.sendJson(res, 200, { windowTotal: this.windowTotal() });
-          return;
-        }
-        case 'POST reset':
-          this.reset();
-          this.sendJson(res, 200, { reset: true });
-          return;
-        default:
-          this.sendJson(res, 404, {
-            errors: [
-              `Unknown control "${route}". Try GET calls|zone-lookups|usage|knobs, POST knobs|faults|other-calls|reset.`,
-            ],
-          });
-      }
-    } catch (err) {
-      this.sendJson(res, 400, { errors: [(err as Error).message] });
-    }
   }
 }
 
