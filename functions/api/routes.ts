@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
 import type { TokenStore } from '#shared/auth/tokens.ts';
 import type { WakeLinks } from '#shared/auth/wake-links.ts';
-import type { BudgetStore } from '#shared/budget/dynamo-budget.ts';
+import type { BudgetStore } from '#shared/budget/store.ts';
 import { type Connection, connectionSettingsSchema } from '#shared/connections/model.ts';
 import type { ConnectionStateMachine, StateOutcome } from '#shared/connections/state-machine.ts';
 import { connectionStatus } from '#shared/connections/status.ts';

@@ -3,7 +3,7 @@ import { HmacWakeLinks, signingKeyFromSecret } from '#shared/auth/wake-links.ts'
 import { dynamo } from '#shared/aws/dynamo.ts';
 import { secretsManager } from '#shared/aws/secrets.ts';
 import { ses } from '#shared/aws/ses.ts';
-import type { BudgetStore } from '#shared/budget/dynamo-budget.ts';
+import type { BudgetStore } from '#shared/budget/store.ts';
 import { optionalEnv, requireEnv } from '#shared/config/env.ts';
 import { envNames } from '#shared/config/resources.ts';
 import { ConnectionStateMachine } from '#shared/connections/state-machine.ts';

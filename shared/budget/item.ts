@@ -3,7 +3,7 @@
  * shared/budget/window.ts for the model, shared/budget/dynamo-budget.ts for the writes).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Usage } from '#shared/budget/dynamo-budget.ts';
+import type { Usage } from '#shared/budget/store.ts';
 import {
   type BudgetSnapshot,
   emptySnapshot,

@@ -1,8 +1,8 @@
 import type { Mailer } from '#shared/alerts/mailer.ts';
 import { type AlertFacts, renderAlert } from '#shared/alerts/templates.ts';
 import type { WakeLinks } from '#shared/auth/wake-links.ts';
-import type { BudgetStore, Usage } from '#shared/budget/dynamo-budget.ts';
 import { hourOf, usageOf } from '#shared/budget/item.ts';
+import type { BudgetStore, Usage } from '#shared/budget/store.ts';
 import {
   type BudgetSnapshot,
   bucketOf,

@@ -2,7 +2,7 @@
  * How a job that did not get its answer leaves the worker: back to the delay queue until its room
  * opens (no attempt spent), retried with backoff, answered with a failed result, or dead-lettered.
  */
-import type { ReserveOutcome } from '#shared/budget/dynamo-budget.ts';
+import type { ReserveOutcome } from '#shared/budget/store.ts';
 import { bucketStart, geometry } from '#shared/budget/window.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import { type AutotaskError, errorMessage } from '#shared/errors.ts';

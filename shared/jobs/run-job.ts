@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AutotaskApi, AutotaskCall, AutotaskReply } from '#shared/autotask/types.ts';
-import type { BudgetStore, ReserveOutcome, ThreadLease } from '#shared/budget/dynamo-budget.ts';
+import type { BudgetStore, ReserveOutcome } from '#shared/budget/store.ts';
+import type { ThreadLease } from '#shared/budget/threads.ts';
 import type { CachedConnections } from '#shared/connections/cached-store.ts';
 import type { CredentialSource } from '#shared/connections/credentials.ts';
 import { type Connection, ceilingFor } from '#shared/connections/model.ts';

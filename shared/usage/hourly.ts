@@ -1,6 +1,6 @@
 import { type DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { BudgetStore } from '#shared/budget/dynamo-budget.ts';
 import { hourOf } from '#shared/budget/item.ts';
+import type { BudgetStore } from '#shared/budget/store.ts';
 import type { BudgetSnapshot } from '#shared/budget/window.ts';
 
 /**

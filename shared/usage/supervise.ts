@@ -1,4 +1,4 @@
-import type { BudgetStore } from '#shared/budget/dynamo-budget.ts';
+import type { BudgetStore } from '#shared/budget/store.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import type { ConnectionStateMachine } from '#shared/connections/state-machine.ts';
 import type { HourlyUsage } from '#shared/usage/hourly.ts';

@@ -6,7 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { AutotaskApi } from '#shared/autotask/types.ts';
-import type { BudgetStore, Usage } from '#shared/budget/dynamo-budget.ts';
+import type { BudgetStore, Usage } from '#shared/budget/store.ts';
 import { geometry } from '#shared/budget/window.ts';
 import type { CredentialSource } from '#shared/connections/credentials.ts';
 import { type Connection, ceilingFor } from '#shared/connections/model.ts';

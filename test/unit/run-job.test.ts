@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchPath } from '#shared/autotask/paths.ts';
 import type { AutotaskApi, AutotaskCall } from '#shared/autotask/types.ts';
-import type { BudgetStore, ReserveOutcome, ReserveRequest } from '#shared/budget/dynamo-budget.ts';
+import type { BudgetStore, ReserveOutcome, ReserveRequest } from '#shared/budget/store.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import { AutotaskError } from '#shared/errors.ts';
 import type { Claim, ExecutionStore } from '#shared/jobs/executions.ts';
