@@ -8,9 +8,16 @@ import { readBody, sendJson } from '#local/autotask-sim/http.ts';
 import { isFiniteNumber } from '#local/autotask-sim/knobs.ts';
 import type { AutotaskSimulator, SimFault, SimOptions } from '#local/autotask-sim/types.ts';
 
+/** A fault still to hit requests, as POST faults answers it. */
+export interface PendingFaultView {
+  kind: string;
+  left: number;
+  match: unknown;
+}
+
 /** What the control plane reads and changes: the simulator's API plus its pending faults. */
 export interface Controllable extends AutotaskSimulator {
-  pendingFaults(): { kind: string; left: number; match: unknown }[];
+  pendingFaults(): PendingFaultView[];
 }
 
 export const control = async (

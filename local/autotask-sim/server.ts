@@ -28,7 +28,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Controllable, control } from '#local/autotask-sim/control.ts';
+import { type Controllable, control, type PendingFaultView } from '#local/autotask-sim/control.ts';
 import { endpointOf } from '#local/autotask-sim/endpoint.ts';
 import { handleApi } from '#local/autotask-sim/handlers.ts';
 import { header, readBody, sendJson } from '#local/autotask-sim/http.ts';
@@ -224,7 +224,7 @@ export class Simulator implements Controllable {
     }
   }
 
-  pendingFaults(): { kind: string; left: number; match: unknown }[] {
+  pendingFaults(): PendingFaultView[] {
     return this.faults.map((f) => ({ kind: f.kind, left: f.left, match: f.match ?? null }));
   }
 
