@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
+import { workerEventSource } from '#shared/config/resources.ts';
 import { AutotaskError } from '#shared/errors.ts';
 import type { JobResult } from '#shared/jobs/result.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
@@ -115,7 +116,7 @@ export interface WorkerChild {
 
 /**
  * (a)'s worker pool, Lambda's event source mappings on the jobs and delay queues with `concurrency`
- * invocations of 10 messages each, in a process of its own.
+ * invocations each, of the deployed batch size and batching window, in a process of its own.
  */
 export const startWorkerChild = async (gov: LocalGovernor, concurrency: number): Promise<WorkerChild> => {
   const child = await spawnWorker(
@@ -123,7 +124,7 @@ export const startWorkerChild = async (gov: LocalGovernor, concurrency: number):
       ...process.env,
       JOBS_QUEUE_ARN: gov.resources.queueArns.jobs,
       DELAY_QUEUE_ARN: gov.resources.queueArns.delay,
-      BENCH_WORKER_BATCH_SIZE: '10',
+      BENCH_WORKER_BATCH_SIZE: String(workerEventSource.batchSize),
       BENCH_WORKER_CONCURRENCY: String(concurrency),
       LOG_LEVEL: process.env.BENCH_WORKER_LOG ? 'info' : 'silent',
     },

@@ -7,6 +7,8 @@
 import { startPoller } from '#local/sqs-poller.ts';
 
 const batchSize = Number(process.env.BENCH_WORKER_BATCH_SIZE ?? 2);
+// the deployed batching window (the local stack puts it in the environment the child inherits)
+const maxBatchingWindowSeconds = Number(process.env.BATCHING_WINDOW_SECONDS ?? 0);
 const maxConcurrency = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 4);
 const { handler } = await import('#functions/worker/handler.ts');
 if (process.send) {
@@ -36,6 +38,7 @@ for (const [url, arn] of [
     // the duplicates case keeps few messages in flight per "container", so each kill interrupts a
     // handful of jobs, as one crashed Lambda invocation would
     batchSize,
+    maxBatchingWindowSeconds,
     maxConcurrency,
     region: process.env.AWS_REGION ?? 'us-east-1',
   });

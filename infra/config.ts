@@ -18,6 +18,8 @@ export interface GovernorConfig {
   /** Optional e-mail subscription to the alarm topic. */
   readonly alarmEmail: string | undefined;
   readonly workerBatchSize: number;
+  /** Lambda's MaximumBatchingWindowInSeconds for both worker event sources (≥ 1 above 10 messages). */
+  readonly workerBatchingWindowSeconds: number;
   readonly workerMaxConcurrency: number;
   readonly apiThrottleRate: number;
   readonly apiThrottleBurst: number;
@@ -47,6 +49,7 @@ export const CONTEXT_KEYS = [
   'alertRecipients',
   'alarmEmail',
   'workerBatchSize',
+  'workerBatchingWindowSeconds',
   'workerMaxConcurrency',
   'apiThrottleRate',
   'apiThrottleBurst',
@@ -182,6 +185,21 @@ export const loadConfig = (get: Get): GovernorConfig => {
     throw new ConfigError('logLevel', 'must be one of debug, info, warn, error', logLevel);
   }
   const apiThrottleRate = num(get, 'apiThrottleRate', 50, 1, 10_000);
+  const workerBatchSize = int(get, 'workerBatchSize', workerEventSource.batchSize, 1, 100);
+  const workerBatchingWindowSeconds = int(
+    get,
+    'workerBatchingWindowSeconds',
+    workerEventSource.maxBatchingWindowSeconds,
+    0,
+    300,
+  );
+  if (workerBatchSize > 10 && workerBatchingWindowSeconds < 1) {
+    throw new ConfigError(
+      'workerBatchingWindowSeconds',
+      'must be at least 1 when workerBatchSize is above 10 (a Lambda rule)',
+      workerBatchingWindowSeconds,
+    );
+  }
   const apiThrottleBurst = int(get, 'apiThrottleBurst', 100, 1, 5_000);
   return {
     stage,
@@ -189,8 +207,9 @@ export const loadConfig = (get: Get): GovernorConfig => {
     createSenderIdentity: bool(get, 'createSenderIdentity', true),
     alertRecipients: list(get, 'alertRecipients', isEmail, 'an e-mail address'),
     alarmEmail: email(get, 'alarmEmail', false),
-    // Lambda requires a batching window above 10 messages; the worker wants none (latency), so 10 is the cap.
-    workerBatchSize: int(get, 'workerBatchSize', workerEventSource.batchSize, 1, 10),
+    // a worker runs its batch one job after another: 100 is far more than one invocation gets through
+    workerBatchSize,
+    workerBatchingWindowSeconds,
     // 2 is the smallest maximum concurrency an SQS event source accepts.
     workerMaxConcurrency: int(get, 'workerMaxConcurrency', workerEventSource.maxConcurrency, 2, 1000),
     apiThrottleRate,

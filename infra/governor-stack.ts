@@ -54,6 +54,7 @@ export class GovernorStack extends Stack {
       replyQueueArns: config.replyQueueArns,
       zoneDiscoveryUrl: config.zoneDiscoveryUrl,
       batchSize: config.workerBatchSize,
+      maxBatchingWindowSeconds: config.workerBatchingWindowSeconds,
       maxConcurrency: config.workerMaxConcurrency,
     });
     this.sync = new Sync(this, 'Sync', {

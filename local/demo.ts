@@ -32,7 +32,7 @@ console.log('autotask-governor demo: local AWS emulators + simulated Autotask, n
 const gov = await startLocalGovernor({
   simulator: { limit: LIMIT, windowSeconds: WINDOW_SECONDS, latencyScale: 0.05, baseLatencyMs: 30 },
   connection: { limit: LIMIT, windowSeconds: WINDOW_SECONDS },
-  worker: { batchSize: 10, maxConcurrency: 5 },
+  worker: { maxConcurrency: 5 }, // the deployed batch size and batching window
 });
 await writeStackFile(gov);
 console.log(

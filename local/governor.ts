@@ -35,7 +35,13 @@ export interface LocalGovernorOptions {
   connectionId?: string;
   connection?: Partial<ConnectionSettingsInput>;
   /** `inProcess: false`: no pollers here; the caller runs the worker elsewhere (the bench's child process). */
-  worker?: { batchSize?: number; maxConcurrency?: number; inProcess?: boolean };
+  worker?: {
+    batchSize?: number;
+    maxConcurrency?: number;
+    /** The event sources' batching window (default: the deployed one, workerEventSource). */
+    maxBatchingWindowSeconds?: number;
+    inProcess?: boolean;
+  };
   /** How often the local stand-in for the EventBridge schedule runs the sync function (default: one
    *  bucket of the seeded connection's window, i.e. every minute for a 60-minute window; 0 = never). */
   syncIntervalMs?: number;
@@ -108,6 +114,9 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     [envNames.alertRecipients]: (options.alertRecipients ?? [LOCAL_ADMIN]).join(','),
     [envNames.publicApiUrl]: gateway.url,
     [envNames.wakeLinkSecretArn]: wakeLinkKey.arn,
+    [envNames.batchingWindowSeconds]: String(
+      options.worker?.maxBatchingWindowSeconds ?? workerEventSource.maxBatchingWindowSeconds,
+    ),
   });
 
   const { configureLogging } = await import('#shared/observability/logger.ts');
@@ -129,6 +138,8 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
   const worker = {
     batchSize: options.worker?.batchSize ?? workerEventSource.batchSize,
     maxConcurrency: options.worker?.maxConcurrency ?? workerEventSource.maxConcurrency,
+    maxBatchingWindowSeconds:
+      options.worker?.maxBatchingWindowSeconds ?? workerEventSource.maxBatchingWindowSeconds,
   };
   const pollers = (options.worker?.inProcess === false ? [] : (['jobs', 'delay'] as const)).map((name) =>
     startPoller({
@@ -136,6 +147,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
       queueArn: resources.queueArns[name],
       handler: (event, context) => handler(event, context),
       batchSize: worker.batchSize,
+      maxBatchingWindowSeconds: worker.maxBatchingWindowSeconds,
       maxConcurrency: worker.maxConcurrency,
       functionName: 'autotask-governor-worker',
       region: emulators.region,

@@ -38,6 +38,11 @@ export interface PollerOptions {
   handler: SqsBatchHandler;
   /** Records per invocation (ESM BatchSize); above 10 a batch is gathered from several receives. */
   batchSize: number;
+  /**
+   * ESM MaximumBatchingWindowInSeconds (default 0): once a first record is in, records are gathered
+   * for up to this long until the batch is full. 0 invokes with whatever the receives returned.
+   */
+  maxBatchingWindowSeconds?: number;
   /** Concurrent handler invocations (ESM MaximumConcurrency). */
   maxConcurrency: number;
   /** Long-poll wait per receive (default 1 s); also bounds how long stop() waits for a receive. */
@@ -166,22 +171,31 @@ export const startPoller = (options: PollerOptions): Poller => {
   const stats: PollerStats = { invocations: 0, records: 0, failures: 0, errors: 0 };
   let stopping = false;
 
+  const windowMs = Math.max(0, (options.maxBatchingWindowSeconds ?? 0) * 1000);
   const receive = async (): Promise<Message[]> => {
     const batch: Message[] = [];
+    let gatherUntil = 0;
     while (batch.length < batchSize) {
       const out = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: options.queueUrl,
           MaxNumberOfMessages: Math.min(10, batchSize - batch.length),
-          // Only the first receive of a batch long-polls (no batching window, as in the worker's ESM).
+          // Only the first receive of a batch long-polls; the rest gather what is already there.
           WaitTimeSeconds: batch.length === 0 ? waitTimeSeconds : 0,
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
       );
       const messages = out.Messages ?? [];
+      if (batch.length === 0 && messages.length > 0) gatherUntil = Date.now() + windowMs;
       batch.push(...messages);
-      if (messages.length === 0 || stopping) break;
+      if (stopping || batch.length === 0) break;
+      if (messages.length === 0) {
+        // the queue has nothing more right now: invoke, or wait for more within the batching window
+        const left = gatherUntil - Date.now();
+        if (left <= 0) break;
+        await sleep(Math.min(100, left));
+      } else if (windowMs > 0 && Date.now() >= gatherUntil) break;
     }
     return batch;
   };

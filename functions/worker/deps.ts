@@ -4,7 +4,7 @@ import { dynamo } from '#shared/aws/dynamo.ts';
 import { secretsManager } from '#shared/aws/secrets.ts';
 import { sqs } from '#shared/aws/sqs.ts';
 import { DynamoBudgetStore } from '#shared/budget/dynamo-budget.ts';
-import { optionalEnv, requireEnv } from '#shared/config/env.ts';
+import { numberEnv, optionalEnv, requireEnv } from '#shared/config/env.ts';
 import { envNames } from '#shared/config/resources.ts';
 import { CachedConnections } from '#shared/connections/cached-store.ts';
 import { SecretsManagerCredentials } from '#shared/connections/credentials.ts';
@@ -42,6 +42,7 @@ export const buildWorkerDeps = (): RunJobDeps => {
     executions: new DynamoExecutionStore(dynamo, tableName),
     matchPath,
     log,
+    batchingWindowMs: 1000 * Math.max(0, numberEnv(envNames.batchingWindowSeconds, 0)),
     onThrottled429: async (connection) => {
       await states.sleep(connection, 'Autotask answered 429 (threshold exceeded)', 'worker', false);
     },

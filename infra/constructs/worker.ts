@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { envNames, WORKER_TIMEOUT_SECONDS, workerEventSource } from '#shared/config/resources.ts';
+import { envNames, WORKER_TIMEOUT_SECONDS } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
 import { entryPath, GovernorFunction } from './governor-function.ts';
 import type { Queues } from './queues.ts';
@@ -14,6 +14,8 @@ export interface WorkerProps {
   readonly replyQueueArns: readonly string[];
   readonly zoneDiscoveryUrl: string;
   readonly batchSize: number;
+  /** Lambda's batching window (s); the worker also reads it to send waiting jobs that much early. */
+  readonly maxBatchingWindowSeconds: number;
   readonly maxConcurrency: number;
   readonly logRetentionDays: number;
   readonly logLevel: LogLevel;
@@ -40,7 +42,10 @@ export class Worker extends Construct {
       memorySize: 512,
       logRetentionDays: props.logRetentionDays,
       logLevel: props.logLevel,
-      environment: { [envNames.zoneDiscoveryUrl]: props.zoneDiscoveryUrl },
+      environment: {
+        [envNames.zoneDiscoveryUrl]: props.zoneDiscoveryUrl,
+        [envNames.batchingWindowSeconds]: String(props.maxBatchingWindowSeconds),
+      },
     })
       .bindTable(props.table)
       .bindQueue(envNames.delayQueueUrl, queues.delay)
@@ -56,8 +61,8 @@ export class Worker extends Construct {
       batchSize: props.batchSize,
       maxConcurrency: props.maxConcurrency,
       reportBatchItemFailures: true,
-      ...(workerEventSource.maxBatchingWindowSeconds > 0
-        ? { maxBatchingWindow: Duration.seconds(workerEventSource.maxBatchingWindowSeconds) }
+      ...(props.maxBatchingWindowSeconds > 0
+        ? { maxBatchingWindow: Duration.seconds(props.maxBatchingWindowSeconds) }
         : {}),
     };
     this.jobsSource = new SqsEventSource(queues.jobs, source);

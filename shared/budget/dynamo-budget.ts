@@ -179,6 +179,54 @@ export class DynamoBudgetStore implements BudgetStore {
     return usedAt(snap, c) + request.count + margin <= request.ceiling;
   }
 
+  async beforeCall(
+    connectionId: string,
+    windowSeconds: number,
+    bucket: number,
+    count: number,
+  ): Promise<boolean> {
+    const g = geometry(windowSeconds);
+    const c = bucketOf(g, this.now());
+    if (c <= bucket) return false;
+    // Every bucket end from `bucket` to the one before the current counts the request: lowering them
+    // by `count` moves it into the current bucket (only later, never earlier: always safe). Ends this
+    // copy does not know of must not exist, or the write fails and the item is read for another try.
+    for (let round = 0; round < 3; round++) {
+      const snap = this.cache.get(connectionId) ?? (await this.read(connectionId, g));
+      // the current bucket's end is the running total, which counts the request (until a later write
+      // sets it again)
+      const names: Record<string, string> = { '#v': 'v', '#now': endAttr(c) };
+      const sets: string[] = ['#now = cum'];
+      const conditions: string[] = [];
+      for (let b = bucket; b < c; b++) {
+        names[`#e${b - bucket}`] = endAttr(b);
+        if (snap.ends.has(b) || b === bucket) {
+          sets.push(`#e${b - bucket} = #e${b - bucket} - :k`);
+          conditions.push(`attribute_exists(#e${b - bucket})`);
+        } else conditions.push(`attribute_not_exists(#e${b - bucket})`);
+      }
+      try {
+        const out = await this.dynamo.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: key(connectionId),
+            UpdateExpression: `SET ${sets.join(', ')} ${BUMP}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':k': n(count), ':one': n(1) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        this.remember(connectionId, decode(out.Attributes, this.now(), c));
+        return true;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        await this.read(connectionId, g);
+      }
+    }
+    return false;
+  }
+
   /**
    * Extends a thread lease still held (its request is taking longer than the lease): one write,
    * conditional on the entry being unchanged. Undefined if it is gone (it had expired).
@@ -305,11 +353,15 @@ export class DynamoBudgetStore implements BudgetStore {
 
   async usage(connectionId: string, windowSeconds: number, total?: number): Promise<Usage> {
     const g = geometry(windowSeconds);
-    // The sync compares our count with the total Autotask gave it right after reserveSystem: if a
-    // bucket ended in between, count ours in that bucket's window, or the requests that aged out of
-    // ours meanwhile (still in Autotask's window when it answered) would be taken for other integrations.
+    // The sync compares our count with the total Autotask gave it right after reserveSystem: if
+    // buckets ended in between (a slow answer, or short buckets), count ours in that bucket's window,
+    // or the requests that aged out of ours meanwhile (still in Autotask's window when it answered)
+    // would be taken for other integrations.
     const asked = this.systemBucket.get(connectionId);
-    const bucketFor = (c: number) => (asked === c - 1 ? asked : c);
+    const bucketFor = (c: number) =>
+      asked !== undefined && (asked === c - 1 || (total !== undefined && asked < c && c - asked < SPAN))
+        ? asked
+        : c;
     const copy = this.cache.get(connectionId);
     if (total !== undefined && copy && asked !== undefined && copy.readBucket === asked) {
       const c = bucketFor(bucketOf(g, this.now()));

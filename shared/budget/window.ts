@@ -36,6 +36,11 @@ export const bucketStart = (g: Geometry, bucket: number): number =>
   Math.ceil((bucket * g.windowMs) / BUCKETS_PER_WINDOW);
 export const inTail = (g: Geometry, at: number): boolean =>
   at >= bucketStart(g, bucketOf(g, at) + 1) - g.tailMs;
+/** After a 429 at `at` the window counts as full until the current bucket ends (its oldest requests age out). */
+export const blockedAfter429 = (windowSeconds: number, at: number): number => {
+  const g = geometry(windowSeconds);
+  return bucketStart(g, bucketOf(g, at) + 1);
+};
 
 /** The decoded budget item. */
 export interface BudgetSnapshot {

@@ -2,7 +2,11 @@
  * The shape of the stack's storage and queues, in one place, so the CDK app (infra/) and the local
  * stack (local/) create exactly the same thing. Plain data: no CDK or SDK imports here.
  */
-export const WORKER_TIMEOUT_SECONDS = 30;
+/**
+ * The worker's Lambda timeout. A job starts only while 25 s are left (the Autotask timeout plus
+ * bookkeeping), so a 60 s invocation starts jobs for 35 s: a batch of 25 at up to 1.4 s a job.
+ */
+export const WORKER_TIMEOUT_SECONDS = 60;
 
 export const table = {
   partitionKey: 'pk',
@@ -26,9 +30,19 @@ export const queues = {
 
 /** Event source mapping defaults for the worker (overridable through configuration). */
 export const workerEventSource = {
-  batchSize: 10,
+  /**
+   * 25 messages per invocation: a worker then often has a second job for the endpoint whose thread
+   * it holds, and renewing a held thread never loses a race (README "Threads"). Above 10 messages
+   * Lambda requires a batching window.
+   */
+  batchSize: 25,
   maxConcurrency: 5,
-  maxBatchingWindowSeconds: 0,
+  /**
+   * Lambda gathers messages for up to 1 s: fresh jobs may start up to 1 s later when the queue is
+   * quiet (a backlog fills batches at once); jobs returning from the delay queue are sent that
+   * much early and the worker holds them until their time, so they are not late.
+   */
+  maxBatchingWindowSeconds: 1,
 } as const;
 
 /** Environment variable names the functions read (set by infra/ and by the local stack). */
@@ -47,4 +61,6 @@ export const envNames = {
   /** Secrets Manager ARN of the wake-link HMAC key. */
   wakeLinkSecretArn: 'WAKE_LINK_SECRET_ARN',
   logLevel: 'LOG_LEVEL',
+  /** The worker's event-source batching window (s): jobs sent to the delay queue leave that much early. */
+  batchingWindowSeconds: 'BATCHING_WINDOW_SECONDS',
 } as const;

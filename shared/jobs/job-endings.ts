@@ -3,7 +3,7 @@
  * opens (no attempt spent), retried with backoff, answered with a failed result, or dead-lettered.
  */
 import type { ReserveOutcome } from '#shared/budget/store.ts';
-import { bucketStart, geometry } from '#shared/budget/window.ts';
+import { blockedAfter429, geometry } from '#shared/budget/window.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import { type AutotaskError, errorMessage } from '#shared/errors.ts';
 import type { JobMeta } from '#shared/jobs/queue.ts';
@@ -63,7 +63,8 @@ export const wait = async (
 
 /**
  * Sends the job to the delay queue to come back at `at`: SQS delays the whole seconds (at most 900
- * per hop, longer waits chain hop by hop) and the worker that receives it sleeps the rest.
+ * per hop, longer waits chain hop by hop) less the event source's batching window, and the worker
+ * that receives it sleeps the rest, so the window does not make it late.
  */
 export const waitLonger = async (
   deps: RunJobDeps,
@@ -72,7 +73,7 @@ export const waitLonger = async (
   at: number,
 ): Promise<void> => {
   const now = (deps.now ?? Date.now)();
-  const seconds = Math.max(0, Math.floor((at - now) / 1000));
+  const seconds = Math.max(0, Math.floor((at - now - (deps.batchingWindowMs ?? 0)) / 1000));
   const { notBefore: _drop, ...rest } = meta;
   const next: JobMeta = at > now ? { ...rest, notBefore: at } : rest;
   await deps.queue.delay(body, Math.min(seconds, MAX_HOP_SECONDS), next);
@@ -130,8 +131,7 @@ export const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext)
   }
   if (err.kind === 'throttled') {
     // Autotask says the window is full whatever we counted: nobody reserves until the oldest bucket ages out.
-    const g = geometry(connection.windowSeconds);
-    const until = bucketStart(g, Math.floor((now * 60) / g.windowMs) + 1);
+    const until = blockedAfter429(connection.windowSeconds, now);
     await deps.budget.block(connection.connectionId, until);
     await deps
       .onThrottled429?.(connection)

@@ -38,6 +38,11 @@ export interface RunJobDeps {
   callTimeoutMs?: number;
   /** Executions on Autotask/network faults before the job is dead-lettered. */
   maxAttempts?: number;
+  /**
+   * The event source's batching window (ms): a job sent to wait leaves the delay queue that much
+   * before its time (Lambda may gather it that long) and the worker holds it until then.
+   */
+  batchingWindowMs?: number;
   /** Autotask answered 429 / "threshold exceeded": the connection's state machine puts it to sleep. */
   onThrottled429?: (connection: Connection) => Promise<void>;
 }
@@ -77,7 +82,10 @@ const THREAD_SLOTS = 3;
 const SHORT_LEASE_MS = 1_000;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
-/** A job received this long before its `notBefore` (at most the second SQS's delay rounded off) is held here. */
+/**
+ * A job received this long before its `notBefore` is held here: the second SQS's whole-second delay
+ * rounded off, plus the batching window it was sent early for.
+ */
 const MAX_HOLD_MS = 1_000;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -109,7 +117,7 @@ export const runJob = async (
   }
   const log = deps.log.child({ jobId: job.jobId, connectionId: job.connectionId, priority: job.priority });
 
-  if (meta.notBefore !== undefined && meta.notBefore - now() > MAX_HOLD_MS) {
+  if (meta.notBefore !== undefined && meta.notBefore - now() > MAX_HOLD_MS + (deps.batchingWindowMs ?? 0)) {
     await waitLonger(deps, body, meta, meta.notBefore);
     return 'waiting';
   }
@@ -233,6 +241,12 @@ export const runJob = async (
     }
     emitMetric('CallsMade', 1, connection.connectionId);
     try {
+      // the reservation's bucket may have ended while the worker was busy: then it counts this
+      // request in the current bucket instead (Autotask counts it when it arrives)
+      const moved = await deps.budget
+        .beforeCall?.(connection.connectionId, connection.windowSeconds, grant.bucket, 1)
+        .catch((err) => log.warn('could not move a late request to the current bucket', { error: err }));
+      if (moved) log.info('request counted in a later bucket than reserved (slow moment before the call)');
       reply = await deps.autotask.send(zoneUrl, credentials, call, { timeoutMs });
     } catch (err) {
       await keeper?.stop();

@@ -1,4 +1,5 @@
 import type { BudgetStore } from '#shared/budget/store.ts';
+import { blockedAfter429 } from '#shared/budget/window.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import type { ConnectionStateMachine } from '#shared/connections/state-machine.ts';
 import type { HourlyUsage } from '#shared/usage/hourly.ts';
@@ -15,7 +16,7 @@ export interface SuperviseDeps extends SyncDeps {
  * 1. read ThresholdInformation and feed other integrations' usage into the budget (threshold-sync.ts);
  * 2. hand the database total to the state machine: sleep, resume, warn, send e-mails waiting in the
  *    outbox (when even the sync's read had no room, the budget's own total stands in for it);
- * 3. a 429 on that read puts the connection to sleep like a worker's 429 would;
+ * 3. a 429 on that read blocks the budget and puts the connection to sleep like a worker's 429 would;
  * 4. move closed hours of the usage report out of the budget item.
  * A connection whose turn another caller holds ("not-due") is left alone.
  */
@@ -26,6 +27,11 @@ export const superviseConnection = async (
   const outcome = await syncConnection(connection, deps);
   if (outcome.status === 'not-due') return outcome;
   if (outcome.status === 'error' && outcome.throttled) {
+    // as for a worker's 429: recorded, and the window counts as full until its oldest bucket ages out
+    await deps.budget.block(
+      connection.connectionId,
+      blockedAfter429(connection.windowSeconds, (deps.now ?? Date.now)()),
+    );
     await deps.states.sleep(
       connection,
       'Autotask answered 429 (threshold exceeded) to ThresholdInformation',

@@ -25,6 +25,7 @@ describe('configuration from CDK context', () => {
       alertRecipients: [],
       alarmEmail: undefined,
       workerBatchSize: workerEventSource.batchSize,
+      workerBatchingWindowSeconds: workerEventSource.maxBatchingWindowSeconds,
       workerMaxConcurrency: workerEventSource.maxConcurrency,
       apiThrottleRate: 50,
       apiThrottleBurst: 100,
@@ -47,6 +48,7 @@ describe('configuration from CDK context', () => {
     const config = load({
       ...base,
       workerBatchSize: '5',
+      workerBatchingWindowSeconds: '0',
       workerMaxConcurrency: '20',
       apiThrottleRate: '12.5',
       createSenderIdentity: 'false',
@@ -57,6 +59,7 @@ describe('configuration from CDK context', () => {
     });
     expect(config).toMatchObject({
       workerBatchSize: 5,
+      workerBatchingWindowSeconds: 0,
       workerMaxConcurrency: 20,
       apiThrottleRate: 12.5,
       createSenderIdentity: false,
@@ -73,7 +76,14 @@ describe('configuration from CDK context', () => {
     [{ ...base, alarmEmail: 'ops@' }, 'alarmEmail', /e-mail address/],
     [{ ...base, alertRecipients: ['ok@msp.example', 'nope'] }, 'alertRecipients', /"nope"/],
     [{ ...base, stage: 'Prod!' }, 'stage', /a-z/],
-    [{ ...base, workerBatchSize: 11 }, 'workerBatchSize', /integer from 1 to 10/],
+    [{ ...base, workerBatchSize: 101 }, 'workerBatchSize', /integer from 1 to 100/],
+    [{ ...base, workerBatchingWindowSeconds: 301 }, 'workerBatchingWindowSeconds', /from 0 to 300/],
+    // Lambda refuses a batch above 10 messages without a batching window
+    [
+      { ...base, workerBatchSize: 11, workerBatchingWindowSeconds: 0 },
+      'workerBatchingWindowSeconds',
+      /at least 1 when workerBatchSize is above 10/,
+    ],
     [{ ...base, workerBatchSize: 'ten' }, 'workerBatchSize', /integer/],
     [{ ...base, workerMaxConcurrency: 1 }, 'workerMaxConcurrency', /from 2 to 1000/],
     [{ ...base, apiThrottleRate: -1 }, 'apiThrottleRate', /number from 1/],

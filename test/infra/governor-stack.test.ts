@@ -124,6 +124,7 @@ describe('GovernorStack (default configuration)', () => {
         FunctionName: { Ref: ids.worker },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BatchSize: workerEventSource.batchSize,
+        MaximumBatchingWindowInSeconds: workerEventSource.maxBatchingWindowSeconds,
         ScalingConfig: { MaximumConcurrency: workerEventSource.maxConcurrency },
       });
     }
@@ -157,6 +158,7 @@ describe('GovernorStack (default configuration)', () => {
     expect(env(ids.worker!)).toEqual(
       [
         ...shared,
+        'BATCHING_WINDOW_SECONDS',
         'DEAD_LETTER_QUEUE_URL',
         'DELAY_QUEUE_URL',
         'JOBS_QUEUE_URL',
@@ -354,6 +356,7 @@ describe('GovernorStack (configured)', () => {
     const { template } = synth({
       stage: 'test',
       workerBatchSize: 4,
+      workerBatchingWindowSeconds: 3,
       workerMaxConcurrency: 12,
       apiThrottleRate: 5,
       apiThrottleBurst: 10,
@@ -367,8 +370,17 @@ describe('GovernorStack (configured)', () => {
     expect(template.toJSON().Resources).toBeDefined();
     const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping');
     for (const [, m] of mappings) {
-      expect(m.Properties).toMatchObject({ BatchSize: 4, ScalingConfig: { MaximumConcurrency: 12 } });
+      expect(m.Properties).toMatchObject({
+        BatchSize: 4,
+        MaximumBatchingWindowInSeconds: 3,
+        ScalingConfig: { MaximumConcurrency: 12 },
+      });
     }
+    // the worker sends waiting jobs that much early (the window would otherwise make them late)
+    const worker = resourcesOf(template, 'AWS::Lambda::Function').find(([id]) =>
+      id.startsWith('WorkerFunction'),
+    )?.[1];
+    expect(worker?.Properties.Environment.Variables.BATCHING_WINDOW_SECONDS).toBe('3');
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });

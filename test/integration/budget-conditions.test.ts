@@ -8,7 +8,9 @@ let gov: LocalGovernor;
 beforeAll(async () => {
   gov = await startLocalGovernor({
     simulator: { limit: 10_000, windowSeconds: 60, latencyScale: 0, baseLatencyMs: 5 },
-    worker: { batchSize: 5, maxConcurrency: 8 },
+    // no batching window: jobs reach the workers at once, so the worker (not the schedule's sync)
+    // is the one that meets the simulator's 429 and thread-limit answers
+    worker: { batchSize: 5, maxConcurrency: 8, maxBatchingWindowSeconds: 0 },
     syncIntervalMs: 0,
   });
 });

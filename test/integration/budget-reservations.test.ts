@@ -36,6 +36,38 @@ afterAll(async () => {
 });
 
 describe('reserving budget in DynamoDB', () => {
+  it('counts a request that goes out after its bucket ended in the bucket it went out in', async () => {
+    // a 60 s window: 1 s buckets, on a clock the test moves
+    let now = 1_900_000_000_000 + 200;
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+    const budget = new DynamoBudgetStore(dynamo, tableName, clock);
+    const { bucketOf, geometry, usedAt } = await import('#shared/budget/window.ts');
+    const g = geometry(60);
+    const request = { connectionId: 'late', limit: 10, windowSeconds: 60, ceiling: 8, count: 1 };
+    const grant = await budget.reserve(request);
+    if (!grant.granted) throw new Error('not granted');
+    const b = grant.bucket;
+    // still in its bucket: nothing to do, no write
+    expect(await budget.beforeCall('late', 60, b, 1)).toBe(false);
+    // another worker reserves in the next bucket (its end counts the first request too) ...
+    now += 1_000;
+    expect((await new DynamoBudgetStore(dynamo, tableName, clock).reserve(request)).granted).toBe(true);
+    // ... and the first request only goes out two buckets after its reservation
+    now += 1_000;
+    expect(bucketOf(g, now)).toBe(b + 2);
+    expect(await budget.beforeCall('late', 60, b, 1)).toBe(true);
+    const snap = await budget.snapshot('late', 60);
+    // a window later, the request still counts as long as Autotask counts it (it went out in b + 2)
+    expect(usedAt(snap, b + 61)).toBe(2);
+    expect(usedAt(snap, b + 62)).toBe(1);
+    expect(usedAt(snap, b + 63)).toBe(0);
+  });
+
   it('grants exactly the ceiling to 250 concurrent reservations from 25 workers', async () => {
     const workers = Array.from({ length: 25 }, () => new DynamoBudgetStore(dynamo, tableName));
     const request = { connectionId: 'race', limit: 200, windowSeconds: 3600, ceiling: 160, count: 1 };

@@ -64,6 +64,25 @@ describe('other integrations count (ThresholdInformation sync)', () => {
     expect(gov.simulator.calls({ source: 'ours' }).length - before).toBe(1);
   });
 
+  it('treats a 429 to its own read like a worker does: counts it, blocks the window, sleeps', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    gov.simulator.addOtherCalls(LIMIT); // the database is at its cap: Autotask answers 429
+    const before = Date.now();
+    expect((await syncNow()).synced).toBe(0);
+    const refused = gov.simulator.calls({ source: 'ours' }).filter((c) => c.outcome === 'throttled');
+    expect(refused.map((c) => c.path)).toEqual([expect.stringMatching(/ThresholdInformation/i)]);
+    const { hourOf } = await import('#shared/budget/item.ts');
+    const snap = await (await budget()).snapshot(gov.connectionId, WINDOW_SECONDS);
+    expect(snap.hourly.get(`x${hourOf(Date.now())}`)).toBe(1);
+    // full until the current bucket (1 s here) ends: nobody reserves meanwhile
+    expect(snap.blockedUntil).toBeGreaterThan(before);
+    expect(snap.blockedUntil).toBeLessThanOrEqual(Date.now() + 1000);
+    const { dynamo } = await import('#shared/aws/clients.ts');
+    const { DynamoStateStore } = await import('#shared/connections/state-store.ts');
+    const { state } = await new DynamoStateStore(dynamo, gov.resources.tableName).get(gov.connectionId);
+    expect(state.transitions.at(-1)).toMatchObject({ to: 'asleep', who: 'sync' });
+  });
+
   it('syncs every 5 buckets below 25 % of the cap', async () => {
     const { syncPeriodMs } = await import('#shared/usage/threshold-sync.ts');
     expect(syncPeriodMs({ limit: 10_000, windowSeconds: 3600 }, 2_000)).toBe(300_000);

@@ -175,6 +175,32 @@ describe('runJob', () => {
     expect(early.delayed[0]?.meta.notBefore).toBe(NOW + 2_500);
   });
 
+  it('sends a waiting job early by the batching window and holds it when it comes back that early', async () => {
+    // Lambda may gather a message for up to the window before invoking: it leaves the delay queue
+    // that much early, and the worker holds it for the window plus SQS's rounding
+    const h = harness({
+      grants: [{ granted: false, reason: 'budget', retryAt: NOW + 42_000, retryBucket: 9, used: 80 }],
+    });
+    h.deps.batchingWindowMs = 1_000;
+    const body = job({ method: 'GET', path: '/Tickets/1' });
+    expect(await run(h, body)).toBe('waiting');
+    expect(h.delayed[0]?.seconds).toBe(41);
+    expect(h.delayed[0]?.meta.notBefore).toBe(NOW + 42_450);
+    const back = harness({});
+    back.deps.batchingWindowMs = 1_000;
+    const slept: number[] = [];
+    back.deps.sleep = async (ms) => {
+      slept.push(ms);
+    };
+    expect(await run(back, body, { ...meta, notBefore: NOW + 1_900 })).toBe('succeeded');
+    expect(slept[0]).toBe(1_900);
+    // earlier than the window allows: back to the delay queue
+    const early = harness({});
+    early.deps.batchingWindowMs = 1_000;
+    expect(await run(early, body, { ...meta, notBefore: NOW + 2_500 })).toBe('waiting');
+    expect(early.delayed[0]?.seconds).toBe(1);
+  });
+
   it('runs a batch in the order its jobs are due: one held for its not-before mark goes last', async () => {
     const h = harness({ answers: [{ id: 1 }, { id: 2 }, { id: 3 }] });
     let clock = NOW;
