@@ -1,5 +1,4 @@
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -9,19 +8,18 @@ import {
   BUMP,
   decode,
   endAttr,
-  endpointAttr,
   HOURLY_ATTRIBUTE,
   hourOf,
   key,
   n,
   othersAttr,
-  removeClause,
   ttlFor,
   usageOf,
 } from '#shared/budget/item.ts';
 import { PromisedPlaces } from '#shared/budget/promises.ts';
+import { reservationUpdate } from '#shared/budget/reservation-write.ts';
 import type { BudgetStore, ReserveOutcome, ReserveRequest, Usage } from '#shared/budget/store.ts';
-import { type Slot, slotFor, type ThreadLease, takeSlot } from '#shared/budget/threads.ts';
+import { type Slot, slotFor, type ThreadLease } from '#shared/budget/threads.ts';
 import {
   type BudgetSnapshot,
   bucketOf,
@@ -42,9 +40,6 @@ export interface BudgetDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Old bucket entries are pruned (folded into `pre`) once they are two windows old. */
-const PRUNE_AGE = 2 * SPAN;
-const PRUNE_BATCH = 40;
 const MAX_ROUNDS = 6;
 /** All three threads of an endpoint busy: look again this soon (a request rarely takes longer). */
 const SLOT_RECHECK_MS = 50;
@@ -472,76 +467,14 @@ export class DynamoBudgetStore implements BudgetStore {
     now: number,
     slot: Slot | undefined,
   ): Promise<ReserveOutcome | { item: BudgetSnapshot | undefined } | undefined> {
-    const bound = request.ceiling - request.count + prefix(snap, c - SPAN);
-    const names: Record<string, string> = {
-      '#end': endAttr(c),
-      '#ttl': 'ttl',
-      '#v': 'v',
-      '#calls': `h${hourOf(now)}_${request.priority ?? 'normal'}`,
-    };
-    const values: Record<string, AttributeValue> = {
-      ':zero': n(0),
-      ':k': n(request.count),
-      ':bound': n(bound),
-      ':now': n(now),
-      ':ttl': n(ttlFor(g, now)),
-      ':one': n(1),
-    };
-    const sets = [
-      'cum = if_not_exists(cum, :zero) + :k',
-      '#end = if_not_exists(cum, :zero) + :k',
-      '#ttl = :ttl',
-      '#calls = if_not_exists(#calls, :zero) + :k',
-    ];
-    if (request.thread) {
-      // calls per endpoint and hour: the alert e-mails name the busiest endpoints
-      names['#endpoint'] = endpointAttr(hourOf(now), request.thread.endpoint);
-      sets.push('#endpoint = if_not_exists(#endpoint, :zero) + :k');
-    }
-    const conditions = [
-      '(attribute_not_exists(cum) OR cum <= :bound)',
-      '(attribute_not_exists(blockedUntil) OR blockedUntil <= :now)',
-    ];
-    if (!request.allowWhileAsleep) conditions.push('(attribute_not_exists(asleep) OR asleep = :zero)');
     const pending = this.pendingThrottles.get(request.connectionId);
-    if (pending && pending.count > 0) {
-      names['#throttled'] = `t${hourOf(now)}`;
-      values[':throttled'] = n(pending.count);
-      sets.push('#throttled = if_not_exists(#throttled, :zero) + :throttled');
-    }
-    const threadRemoves: string[] = [];
-    const lease =
-      slot && request.thread
-        ? takeSlot(
-            { names, values, sets, removes: threadRemoves, conditions },
-            request.connectionId,
-            request.thread,
-            slot,
-            now,
-          )
-        : undefined;
-    const removes = this.pruneList(snap, c);
-    if (removes.length > 0) {
-      removes.forEach((attribute, i) => {
-        names[`#old${i}`] = attribute;
-      });
-      const folded = Math.max(
-        snap.pre,
-        ...removes.filter((a) => a.startsWith('e')).map((a) => snap.ends.get(Number(a.slice(1))) ?? 0),
-      );
-      values[':pre'] = n(folded);
-      sets.push('pre = :pre');
-      conditions.push('(attribute_not_exists(pre) OR pre <= :pre)');
-    }
+    const { update, lease } = reservationUpdate(request, g, snap, c, now, slot, pending?.count ?? 0);
     try {
       const out = await this.dynamo.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(request.connectionId),
-          UpdateExpression: `SET ${sets.join(', ')}${removeClause([...removes.map((_, i) => `#old${i}`), ...threadRemoves])} ${BUMP}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ...update,
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -573,21 +506,6 @@ export class DynamoBudgetStore implements BudgetStore {
       }
       throw err;
     }
-  }
-
-  private pruneList(snap: BudgetSnapshot, c: number): string[] {
-    const old = [...snap.ends.keys(), ...snap.others.keys(), ...snap.system.keys()].filter(
-      (b) => b < c - PRUNE_AGE,
-    );
-    if (old.length < PRUNE_BATCH / 2) return [];
-    const buckets = [...new Set(old)].sort((a, b) => a - b).slice(0, PRUNE_BATCH / 2);
-    const list: string[] = [];
-    for (const b of buckets) {
-      if (snap.ends.has(b)) list.push(endAttr(b));
-      if (snap.others.has(b)) list.push(othersAttr(b));
-      if (snap.system.has(b)) list.push(`s${b}`);
-    }
-    return list;
   }
 
   private throttled(request: ReserveRequest, g: Geometry, snap: BudgetSnapshot, c: number): ReserveOutcome {
