@@ -107,6 +107,8 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
   const wakeLinkKey = await putSecret('autotask-governor/local/wake-link-signing-key', {
     key: randomBytes(32).toString('hex'),
   });
+  const batchingWindowSeconds =
+    options.worker?.maxBatchingWindowSeconds ?? workerEventSource.maxBatchingWindowSeconds;
   Object.assign(process.env, resources.env, {
     ZONE_DISCOVERY_URL: simulator.zoneDiscoveryUrl,
     METRICS_DISABLED: 'true',
@@ -114,9 +116,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     [envNames.alertRecipients]: (options.alertRecipients ?? [LOCAL_ADMIN]).join(','),
     [envNames.publicApiUrl]: gateway.url,
     [envNames.wakeLinkSecretArn]: wakeLinkKey.arn,
-    [envNames.batchingWindowSeconds]: String(
-      options.worker?.maxBatchingWindowSeconds ?? workerEventSource.maxBatchingWindowSeconds,
-    ),
+    [envNames.batchingWindowSeconds]: String(batchingWindowSeconds),
   });
 
   const { configureLogging } = await import('#shared/observability/logger.ts');
@@ -138,8 +138,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
   const worker = {
     batchSize: options.worker?.batchSize ?? workerEventSource.batchSize,
     maxConcurrency: options.worker?.maxConcurrency ?? workerEventSource.maxConcurrency,
-    maxBatchingWindowSeconds:
-      options.worker?.maxBatchingWindowSeconds ?? workerEventSource.maxBatchingWindowSeconds,
+    maxBatchingWindowSeconds: batchingWindowSeconds,
   };
   const pollers = (options.worker?.inProcess === false ? [] : (['jobs', 'delay'] as const)).map((name) =>
     startPoller({

@@ -190,8 +190,8 @@ export class DynamoBudgetStore implements BudgetStore {
       const snap = this.cache.get(connectionId) ?? (await this.read(connectionId, g));
       // the current bucket's end is the running total, which counts the request (until a later write
       // sets it again)
-      const names: Record<string, string> = { '#v': 'v', '#now': endAttr(c) };
-      const sets: string[] = ['#now = cum'];
+      const names: Record<string, string> = { '#v': 'v', '#current': endAttr(c) };
+      const sets: string[] = ['#current = cum'];
       const conditions: string[] = [];
       for (let b = bucket; b < c; b++) {
         names[`#e${b - bucket}`] = endAttr(b);
@@ -219,7 +219,7 @@ export class DynamoBudgetStore implements BudgetStore {
         await this.read(connectionId, g);
       }
     }
-    return false;
+    throw new Error('the budget item kept changing: the late request stays counted in its reserved bucket');
   }
 
   /**

@@ -43,7 +43,8 @@ export interface BudgetStore {
   /**
    * Called right before a granted request goes out: if the bucket it was reserved in has ended
    * meanwhile (a slow moment between the reservation and the call), its count moves to the current
-   * bucket, so it ages out no sooner than Autotask's own count of it. True when it moved (one write).
+   * bucket, so it ages out no sooner than Autotask's own count of it. True when it moved (one write),
+   * false when the bucket has not ended; throws if the item kept changing under it.
    */
   beforeCall?(connectionId: string, windowSeconds: number, bucket: number, count: number): Promise<boolean>;
   /** Extends a held thread lease to `leaseMs` from now; undefined if it had already expired. */

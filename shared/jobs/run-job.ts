@@ -83,8 +83,8 @@ const SHORT_LEASE_MS = 1_000;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
 /**
- * A job received this long before its `notBefore` is held here: the second SQS's whole-second delay
- * rounded off, plus the batching window it was sent early for.
+ * A job received this long before its `notBefore` is held here (at most the second SQS's whole-second
+ * delay rounded off); the batching window it was sent early for is added where this is used.
  */
 const MAX_HOLD_MS = 1_000;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
