@@ -1,6 +1,6 @@
 /**
  * The budget item's layout: its key, its attributes and how a copy of it is decoded (see
- * shared/budget/window.ts for the model, shared/budget/dynamo-budget.ts for the writes).
+ * shared/budget/window.ts for the model, shared/budget/dynamo-budget.ts and item-store.ts for the writes).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Usage } from '#shared/budget/store.ts';
