@@ -1,5 +1,6 @@
 import { readMeta } from '#shared/jobs/queue.ts';
-import { endpointOf, type JobOutcome, type RunJobDeps, runJob, WorkerSession } from '#shared/jobs/run-job.ts';
+import { endpointOf, type JobOutcome, type RunJobDeps, runJob } from '#shared/jobs/run-job.ts';
+import { WorkerSession } from '#shared/jobs/worker-session.ts';
 
 export interface BatchMessage {
   messageId: string;

@@ -9,7 +9,8 @@ import { processBatch } from '#shared/jobs/process-batch.ts';
 import type { JobMeta, JobQueue } from '#shared/jobs/queue.ts';
 import { ATTR } from '#shared/jobs/queue.ts';
 import type { DeadLetterReason, JobResult } from '#shared/jobs/result.ts';
-import { type RunJobDeps, runJob, WorkerSession } from '#shared/jobs/run-job.ts';
+import { type RunJobDeps, runJob } from '#shared/jobs/run-job.ts';
+import { WorkerSession } from '#shared/jobs/worker-session.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { configureMetrics } from '#shared/observability/metrics.ts';
 
