@@ -2,7 +2,7 @@
  * A simulated Autotask REST API on loopback, in-process: the real paths and envelopes (checked
  * against a swagger-derived fixture), the rolling-window cap with 429s, the added latency near the
  * cap, the 3-thread limit per endpoint, other integrations' load and injectable faults.
- * See server.ts for the rules and their unconfirmed corners.
+ * See requests.ts for the rules and their unconfirmed corners.
  */
 export { endpointOf } from '#local/autotask-sim/endpoint.ts';
 export { DEFAULT_SIM_USER } from '#local/autotask-sim/knobs.ts';
