@@ -20,7 +20,6 @@ import {
   defaultSleep,
   keepLease,
   reserveWithPatience,
-  SHORT_LEASE_MS,
   type WorkerSession,
 } from '#shared/jobs/worker-session.ts';
 import type { Logger } from '#shared/observability/logger.ts';
@@ -176,6 +175,7 @@ export const runJob = async (
   let truncated = false;
 
   for (let page = 1; page <= job.maxPages; page++) {
+    const shortLeaseMs = session.shortLeaseMs();
     const grant = await reserveWithPatience(
       deps,
       connection,
@@ -183,7 +183,7 @@ export const runJob = async (
       ceiling,
       route.endpoint,
       session,
-      shortLease ? SHORT_LEASE_MS : leaseMs,
+      shortLease ? shortLeaseMs : leaseMs,
       page === 1 ? meta.promisedBucket : undefined,
     );
     if (!grant.granted) {
@@ -195,7 +195,8 @@ export const runJob = async (
       session.lease = grant.lease;
       session.endpoint = `${connection.connectionId}/${route.endpoint}`;
     }
-    const keeper = shortLease && grant.lease ? keepLease(deps, session, grant.lease, leaseMs) : undefined;
+    const keeper =
+      shortLease && grant.lease ? keepLease(deps, session, grant.lease, shortLeaseMs, leaseMs) : undefined;
     emitMetric('BudgetLeft', grant.left, connection.connectionId);
     calls++;
     if (page === 1 && isWrite(job) && deps.executions) {
@@ -228,7 +229,9 @@ export const runJob = async (
         .beforeCall?.(connection.connectionId, connection.windowSeconds, grant.bucket, 1)
         .catch((err) => log.warn('could not move a late request to the current bucket', { error: err }));
       if (moved) log.info('request counted in a later bucket than reserved (slow moment before the call)');
+      const sentAt = now();
       reply = await deps.autotask.send(zoneUrl, credentials, call, { timeoutMs });
+      session.recordCall(now() - sentAt);
     } catch (err) {
       await keeper?.stop();
       if (!(err instanceof AutotaskError)) throw err;

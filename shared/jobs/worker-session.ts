@@ -20,6 +20,20 @@ export class WorkerSession {
   lease: ThreadLease | undefined;
   /** `<connection>/<endpoint>` of the thread held (as `endpointOf` names it). */
   endpoint: string | undefined;
+  /** Moving average of this batch's Autotask request durations (ms), for the last job's short lease. */
+  private typicalCallMs: number | undefined;
+  recordCall(ms: number): void {
+    this.typicalCallMs = this.typicalCallMs === undefined ? ms : 0.7 * this.typicalCallMs + 0.3 * ms;
+  }
+  /**
+   * The lease of the batch's last job: about three typical requests, so the request usually ends
+   * before the halfway renewal and the slot sits idle as little as possible after it (other workers
+   * wait for it); the most until the batch has timed a request.
+   */
+  shortLeaseMs(): number {
+    if (this.typicalCallMs === undefined) return SHORT_LEASE_MAX_MS;
+    return Math.round(Math.min(SHORT_LEASE_MAX_MS, Math.max(SHORT_LEASE_MIN_MS, 3 * this.typicalCallMs)));
+  }
   async releaseAll(budget: BudgetStore): Promise<void> {
     const held = this.lease;
     this.lease = undefined;
@@ -28,8 +42,9 @@ export class WorkerSession {
 }
 
 const THREAD_SLOTS = 3;
-/** Lease of the thread taken by a batch's last job (renewed halfway if its request is still running). */
-export const SHORT_LEASE_MS = 1_000;
+/** Bounds of the lease taken by a batch's last job (renewed halfway if its request is still running). */
+export const SHORT_LEASE_MIN_MS = 300;
+export const SHORT_LEASE_MAX_MS = 1_000;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -93,6 +108,7 @@ export const keepLease = (
   deps: RunJobDeps,
   session: WorkerSession,
   lease: ThreadLease,
+  shortLeaseMs: number,
   fullLeaseMs: number,
 ) => {
   const now = deps.now ?? Date.now;
@@ -109,7 +125,7 @@ export const keepLease = (
         })
         .catch((err) => deps.log.warn('could not renew the thread lease', { error: err }));
     },
-    Math.max(0, lease.expiresAt - SHORT_LEASE_MS / 2 - now()),
+    Math.max(0, lease.expiresAt - shortLeaseMs / 2 - now()),
   );
   return {
     stop: async () => {

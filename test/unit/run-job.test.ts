@@ -376,11 +376,24 @@ describe('thread lease of the last job of a batch', () => {
     await runJob({ body, meta }, session, h.deps);
     expect(session.lease?.expiresAt).toBe(NOW + 25_000); // an earlier job: full lease, kept for the next
     await runJob({ body, meta }, session, h.deps, { lastInBatch: true });
-    expect(b.leases).toEqual([25_000, 1_000]);
+    // the earlier request took no time (a fixed clock): the shortest lease
+    expect(b.leases).toEqual([25_000, 300]);
     expect(session.lease).toBeUndefined(); // the short lease runs out by itself
     await session.releaseAll(h.deps.budget);
     expect(b.released()).toBe(0);
     expect(b.renewed).toEqual([]);
+  });
+
+  it("sizes the short lease to about three of the batch's recent requests, within 0.3-1 s", () => {
+    const session = new WorkerSession();
+    expect(session.shortLeaseMs()).toBe(1_000); // nothing timed yet: the longest
+    session.recordCall(40);
+    expect(session.shortLeaseMs()).toBe(300);
+    for (let i = 0; i < 20; i++) session.recordCall(200);
+    expect(session.shortLeaseMs()).toBeGreaterThan(590);
+    expect(session.shortLeaseMs()).toBeLessThanOrEqual(600);
+    session.recordCall(5_000);
+    expect(session.shortLeaseMs()).toBe(1_000);
   });
 
   it('renews the short lease to the full one while a slow request is still running', async () => {
