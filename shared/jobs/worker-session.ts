@@ -43,8 +43,8 @@ export class WorkerSession {
 
 const THREAD_SLOTS = 3;
 /** Bounds of the lease taken by a batch's last job (renewed halfway if its request is still running). */
-export const SHORT_LEASE_MIN_MS = 300;
-export const SHORT_LEASE_MAX_MS = 1_000;
+const SHORT_LEASE_MIN_MS = 300;
+const SHORT_LEASE_MAX_MS = 1_000;
 /** Waits this short are slept inside the invocation instead of a trip through the delay queue. */
 const INLINE_WAIT_MS = 3_000;
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
