@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Emulators } from '#local/emulators.ts';
 import { envNames, queues, table, WORKER_TIMEOUT_SECONDS } from '#shared/config/resources.ts';
+import { queueUrlFromArn } from '#shared/jobs/schema.ts';
 
 export type QueueName = 'jobs' | 'delay' | 'results' | 'deadLetter';
 
@@ -28,7 +29,13 @@ export interface Resources {
   tableName: string;
   queueUrls: Record<QueueName, string>;
   queueArns: Record<QueueName, string>;
-  /** TABLE_NAME and the *_QUEUE_URL variables the functions read (names from envNames). */
+  /**
+   * A queue jobs may name as `replyTo` (`<prefix>-replies`, as a deployment's replyQueueArns would):
+   * `awsUrl` is its AWS-form URL (what `replyTo` and REPLY_QUEUE_URLS hold; fauxqs takes it as a
+   * QueueUrl from a client with an explicit endpoint), `url` fauxqs's own.
+   */
+  replyQueue: { url: string; awsUrl: string; arn: string };
+  /** TABLE_NAME and the *_QUEUE_URL(S) variables the functions read (names from envNames). */
   env: Record<string, string>;
 }
 
@@ -68,7 +75,7 @@ export const createResources = async (
     });
     const redrive = (maxReceiveCount: number) =>
       JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount });
-    const [jobs, delay, results] = await Promise.all([
+    const [jobs, delay, results, replies] = await Promise.all([
       ensure(queues.jobs.suffix, {
         VisibilityTimeout: String(workerVisibility(queues.jobs.visibilityTimeoutSeconds)),
         RedrivePolicy: redrive(queues.jobs.maxReceiveCount),
@@ -81,20 +88,24 @@ export const createResources = async (
         VisibilityTimeout: String(queues.results.visibilityTimeoutSeconds),
         MessageRetentionPeriod: String(RESULTS_RETENTION_SECONDS),
       }),
+      ensure('replies', { MessageRetentionPeriod: String(RESULTS_RETENTION_SECONDS) }),
     ]);
 
     const queueUrls = { jobs: jobs.url, delay: delay.url, results: results.url, deadLetter: deadLetter.url };
     const queueArns = { jobs: jobs.arn, delay: delay.arn, results: results.arn, deadLetter: deadLetter.arn };
+    const replyQueue = { url: replies.url, awsUrl: queueUrlFromArn(replies.arn), arn: replies.arn };
     return {
       tableName,
       queueUrls,
       queueArns,
+      replyQueue,
       env: {
         [envNames.tableName]: tableName,
         [envNames.jobsQueueUrl]: queueUrls.jobs,
         [envNames.delayQueueUrl]: queueUrls.delay,
         [envNames.resultsQueueUrl]: queueUrls.results,
         [envNames.deadLetterQueueUrl]: queueUrls.deadLetter,
+        [envNames.replyQueueUrls]: replyQueue.awsUrl,
       },
     };
   } finally {

@@ -1,9 +1,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
- * Built once per process. The endpoint is passed explicitly when AWS_ENDPOINT_URL_SQS is set:
- * fauxqs queue URLs use a host name (`sqs.<region>.localhost`) that does not resolve, and the SDK
- * would otherwise send to the queue URL's host.
+ * Built once per process. Requests go to the client's own endpoint, never to the host a queue URL
+ * names: the SDK's default (`useQueueUrlAsEndpoint`) would send a signed request, session token
+ * included, to whatever host a job's `replyTo` says. The endpoint is passed explicitly when
+ * AWS_ENDPOINT_URL_SQS is set (locally: fauxqs, whose queue URLs name a host that does not resolve).
  */
 const endpoint = process.env.AWS_ENDPOINT_URL_SQS;
-export const sqs = new SQSClient(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {});
+export const sqs = new SQSClient({ ...(endpoint ? { endpoint } : {}), useQueueUrlAsEndpoint: false });

@@ -1,7 +1,8 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { PathMatch } from '#shared/autotask/paths.ts';
 import type { ConnectionStore } from '#shared/connections/store.ts';
 import { errorMessage, ValidationError } from '#shared/errors.ts';
-import { validateJob } from '#shared/jobs/schema.ts';
+import { replyRefusal, validateJob } from '#shared/jobs/schema.ts';
 
 export const MAX_JOBS_PER_REQUEST = 100;
 const MAX_JOB_BYTES = 256 * 1024;
@@ -12,10 +13,18 @@ export interface IntakeOutcome {
   rejected: Array<{ index: number; jobId?: string; error: string; retryable?: boolean }>;
 }
 
+/** What the worker checks before it runs a job, checked at intake too (the worker checks again). */
+export interface IntakeChecks {
+  /** The Autotask paths and methods a job may call (shared/autotask/paths.ts `matchPath`). */
+  matchPath: (method: string, path: string) => PathMatch;
+  /** The queues a job may name as `replyTo` (REPLY_QUEUE_URLS). */
+  replyQueueUrls: readonly string[];
+}
+
 /**
  * `POST /jobs`: the same contract as the jobs queue, checked before it is queued so the caller
  * learns of a bad job at once instead of from the dead-letter queue:
- * 1. validate each job (schema, size) and that its connection exists;
+ * 1. validate each job (schema, size, Autotask path and method, `replyTo`) and that its connection exists;
  * 2. send the valid ones, unchanged, to the jobs queue in batches of 10;
  * 3. report each job as accepted (with its SQS message id) or rejected (with the reason).
  */
@@ -24,6 +33,7 @@ export class JobIntake {
     private readonly sqs: SQSClient,
     private readonly jobsQueueUrl: string,
     private readonly connections: Pick<ConnectionStore, 'get'>,
+    private readonly checks: IntakeChecks,
   ) {}
 
   async submit(items: unknown[]): Promise<IntakeOutcome> {
@@ -39,6 +49,10 @@ export class JobIntake {
           : undefined;
       try {
         const job = validateJob(item);
+        const route = this.checks.matchPath(job.request.method, job.request.path);
+        if ('error' in route) throw new ValidationError(route.error);
+        const refusal = replyRefusal(job, this.checks.replyQueueUrls);
+        if (refusal !== undefined) throw new ValidationError(refusal);
         const body = JSON.stringify(item);
         if (Buffer.byteLength(body) > MAX_JOB_BYTES)
           throw new ValidationError(`a job may be at most ${MAX_JOB_BYTES} bytes`);

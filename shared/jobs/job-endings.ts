@@ -163,10 +163,38 @@ export const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext)
     completedAt: new Date(now).toISOString(),
   };
   if (write) await deps.executions?.complete(connection.connectionId, job.jobId, result);
-  await deps.queue.publishResult(result, job.replyTo);
+  if (!(await publish(deps, body, meta, job, result, log))) return 'dead-lettered';
   emitMetric('JobsFailed', 1, connection.connectionId);
   log.info('job failed', { httpStatus: result.httpStatus, error: result.error });
   return 'failed';
+};
+
+/**
+ * Publishes a job's result to its `replyTo` or the results queue. Autotask has answered by now, so a
+ * result that cannot be published is never a reason to call again: the job is dead-lettered
+ * (`result-undeliverable`) with the result attached, and this returns false. Throws only when the
+ * dead-letter queue refuses too: the message then stays on its queue (a redelivered write finds its
+ * recorded result and only publishes again).
+ */
+export const publish = async (
+  deps: RunJobDeps,
+  body: string,
+  meta: JobMeta,
+  job: Job,
+  result: JobResult,
+  log: Logger,
+): Promise<boolean> => {
+  try {
+    await deps.queue.publishResult(result, job.replyTo);
+    return true;
+  } catch (err) {
+    const where = job.replyTo ?? 'the results queue';
+    const message = `the result (${result.status}, HTTP ${result.httpStatus}) could not be published to ${where}: ${errorMessage(err)}`;
+    log.error('result undeliverable: dead-lettering the job with its result', { error: err });
+    await deps.queue.deadLetter(body, 'result-undeliverable', message, meta, result);
+    emitMetric('JobsDeadLettered', 1);
+    return false;
+  }
 };
 
 /** Writes change Autotask; POST queries (`/query`, `/query/count`) only read. */

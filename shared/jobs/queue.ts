@@ -20,7 +20,14 @@ export interface JobMeta {
 
 export interface JobQueue {
   delay(body: string, delaySeconds: number, meta: JobMeta): Promise<void>;
-  deadLetter(body: string, reason: DeadLetterReason, error: string, meta: JobMeta): Promise<void>;
+  /** `result`: what Autotask answered a job whose result could not be published (attribute `gov-result`). */
+  deadLetter(
+    body: string,
+    reason: DeadLetterReason,
+    error: string,
+    meta: JobMeta,
+    result?: JobResult,
+  ): Promise<void>;
   publishResult(result: JobResult, replyTo?: string): Promise<void>;
 }
 
@@ -32,6 +39,8 @@ export const ATTR = {
   promisedBucket: 'gov-promised-bucket',
   reason: 'gov-reason',
   error: 'gov-error',
+  /** The job's result, when it was run but its result could not be published (`result-undeliverable`). */
+  result: 'gov-result',
 } as const;
 
 const num = (value: number): MessageAttributeValue => ({
@@ -72,8 +81,23 @@ export const readMeta = (
   };
 };
 
-/** SQS takes 256 KiB per message on every queue type; stay under it with headroom for attributes. */
+/** SQS takes 256 KiB per message (body and attributes together) on every queue type. */
+export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
+/** A published result: under the SQS cap with headroom for attributes. */
 export const MAX_RESULT_BYTES = 240 * 1024;
+/** Kept free in a dead letter that carries a result (SQS counts attribute names, types and values). */
+const DEAD_LETTER_HEADROOM_BYTES = 1024;
+
+/** What SQS counts for message attributes: each name, data type and value. */
+const attributeBytes = (attrs: Record<string, MessageAttributeValue>): number =>
+  Object.entries(attrs).reduce(
+    (sum, [name, a]) =>
+      sum +
+      Buffer.byteLength(name) +
+      Buffer.byteLength(a.DataType ?? '') +
+      Buffer.byteLength(a.StringValue ?? ''),
+    0,
+  );
 
 export class SqsJobQueue implements JobQueue {
   constructor(
@@ -92,15 +116,39 @@ export class SqsJobQueue implements JobQueue {
     );
   }
 
-  async deadLetter(body: string, reason: DeadLetterReason, error: string, meta: JobMeta): Promise<void> {
+  async deadLetter(
+    body: string,
+    reason: DeadLetterReason,
+    error: string,
+    meta: JobMeta,
+    result?: JobResult,
+  ): Promise<void> {
+    const messageBody = body.length > 0 ? body : '(empty body)';
+    const attrs = { ...metaAttributes(meta), [ATTR.reason]: str(reason) };
+    let message = error.slice(0, 1000) || reason;
+    let resultText: string | undefined;
+    if (result) {
+      // the original job stays the body (it can be redriven); the result gets what room is left
+      const room =
+        SQS_MAX_MESSAGE_BYTES -
+        DEAD_LETTER_HEADROOM_BYTES -
+        Buffer.byteLength(messageBody) -
+        attributeBytes({ ...attrs, [ATTR.error]: str(message) }) -
+        attributeBytes({ [ATTR.result]: str('') });
+      resultText = fitResult(result, room);
+      if (Buffer.byteLength(resultText) > room) {
+        resultText = undefined;
+        message = `${message.slice(0, 900)} (the result did not fit in the dead letter)`;
+      }
+    }
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.urls.deadLetter,
-        MessageBody: body.length > 0 ? body : '(empty body)',
+        MessageBody: messageBody,
         MessageAttributes: {
-          ...metaAttributes(meta),
-          [ATTR.reason]: str(reason),
-          [ATTR.error]: str(error.slice(0, 1000) || reason),
+          ...attrs,
+          [ATTR.error]: str(message),
+          ...(resultText === undefined ? {} : { [ATTR.result]: str(resultText) }),
         },
       }),
     );
@@ -113,26 +161,37 @@ export class SqsJobQueue implements JobQueue {
   }
 }
 
-/** Serialises a result, trimming a query's items (and marking it truncated) if it would not fit in SQS. */
-export const fitResult = (result: JobResult): string => {
-  let text = JSON.stringify(result);
-  if (Buffer.byteLength(text) <= MAX_RESULT_BYTES) return text;
+/**
+ * JSON that SQS takes: SQS refuses U+FFFE and U+FFFF, which JSON.stringify leaves as they are (it
+ * escapes control characters and lone surrogates). They can only occur inside strings, where the
+ * `\uXXXX` escape means the same.
+ */
+const sqsJson = (value: unknown): string =>
+  JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+
+/**
+ * Serialises a result, trimming a query's items (and marking it truncated) if it would not fit in
+ * `maxBytes`, else dropping the response. The last resort can still exceed a very small `maxBytes`.
+ */
+export const fitResult = (result: JobResult, maxBytes: number = MAX_RESULT_BYTES): string => {
+  let text = sqsJson(result);
+  if (Buffer.byteLength(text) <= maxBytes) return text;
   const response = result.response as { items?: unknown[] } | undefined;
   if (response && Array.isArray(response.items)) {
     let items = response.items;
-    while (items.length > 0 && Buffer.byteLength(text) > MAX_RESULT_BYTES) {
+    while (items.length > 0 && Buffer.byteLength(text) > maxBytes) {
       items = items.slice(0, Math.floor(items.length * 0.8));
-      text = JSON.stringify({ ...result, truncated: true, response: { ...response, items } });
+      text = sqsJson({ ...result, truncated: true, response: { ...response, items } });
     }
-    if (Buffer.byteLength(text) <= MAX_RESULT_BYTES) return text;
+    if (Buffer.byteLength(text) <= maxBytes) return text;
   }
-  return JSON.stringify({
+  return sqsJson({
     ...result,
     truncated: true,
     response: undefined,
     error: result.error ?? {
       kind: 'too-large',
-      message: `response exceeded ${MAX_RESULT_BYTES} bytes and was dropped`,
+      message: `response exceeded ${Math.max(0, maxBytes)} bytes and was dropped`,
     },
   });
 };

@@ -28,4 +28,8 @@ export type DeadLetterReason =
   | 'expired'
   | 'autotask-unavailable'
   | 'outcome-unknown'
-  | 'configuration-error';
+  | 'configuration-error'
+  /** `replyTo` is not one of the stack's reply queues (REPLY_QUEUE_URLS): refused before any call. */
+  | 'reply-not-allowed'
+  /** Autotask answered but the result could not be published: it travels in attribute `gov-result`. */
+  | 'result-undeliverable';

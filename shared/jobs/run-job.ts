@@ -9,13 +9,14 @@ import {
   deadLetter,
   handleAutotaskError,
   isWrite,
+  publish,
   retryLater,
   wait,
   waitLonger,
 } from '#shared/jobs/job-endings.ts';
 import type { JobMeta, JobQueue } from '#shared/jobs/queue.ts';
 import type { DeadLetterReason, JobResult } from '#shared/jobs/result.ts';
-import { type Job, parseJob } from '#shared/jobs/schema.ts';
+import { type Job, parseJob, replyRefusal } from '#shared/jobs/schema.ts';
 import {
   defaultSleep,
   keepLease,
@@ -34,6 +35,8 @@ export interface RunJobDeps {
   /** Remembers writes so a redelivered job never writes twice (omit to disable, e.g. in benchmarks of reads). */
   executions?: ExecutionStore;
   matchPath: (method: string, path: string) => { template: string; endpoint: string } | { error: string };
+  /** The queues a job may name as `replyTo` (REPLY_QUEUE_URLS); omitted: none, a job with `replyTo` is refused. */
+  replyQueueUrls?: readonly string[];
   log: Logger;
   now?: () => number;
   random?: () => number;
@@ -71,13 +74,14 @@ const MAX_HOLD_MS = 1_000;
 
 /**
  * Runs one job message to exactly one end:
- * 1. validate the body (dead-letter on failure), honour `notBefore` and `expiresAt`;
+ * 1. validate the body and its `replyTo` (dead-letter on failure), honour `notBefore` and `expiresAt`;
  * 2. load the connection and check the path against the Autotask API (dead-letter on failure);
  * 3. for each request (query pages too): reserve budget and a thread slot, then call Autotask;
  * 4. no budget -> back to the delay queue until the window has room (attempts untouched);
  *    Autotask 5xx/timeouts -> delay queue with backoff and attempts + 1, dead-letter when exhausted;
  *    Autotask 4xx / `errors` -> a failed result;
- * 5. publish the result to `replyTo` or the results queue.
+ * 5. publish the result to `replyTo` or the results queue; a result that cannot be published is
+ *    dead-lettered with the job (`result-undeliverable`), never a reason to call Autotask again.
  */
 export const runJob = async (
   message: IncomingJob,
@@ -96,6 +100,9 @@ export const runJob = async (
     throw err;
   }
   const log = deps.log.child({ jobId: job.jobId, connectionId: job.connectionId, priority: job.priority });
+  // before anything is reserved or called: the result may only go to one of the stack's reply queues
+  const refusal = replyRefusal(job, deps.replyQueueUrls ?? []);
+  if (refusal !== undefined) return deadLetter(deps, body, 'reply-not-allowed', refusal, meta, log);
 
   if (meta.notBefore !== undefined && meta.notBefore - now() > MAX_HOLD_MS + (deps.batchingWindowMs ?? 0)) {
     await waitLonger(deps, body, meta, meta.notBefore);
@@ -206,7 +213,7 @@ export const runJob = async (
       });
       if (claim.state !== 'claimed') await keeper?.stop();
       if (claim.state === 'done') {
-        await deps.queue.publishResult(claim.result, job.replyTo);
+        if (!(await publish(deps, body, meta, job, claim.result, log))) return 'dead-lettered';
         log.info('job already executed: republished its recorded result', { status: claim.result.status });
         return claim.result.status;
       }
@@ -266,7 +273,7 @@ export const runJob = async (
     ...(truncated && (reply?.nextPage ?? call) ? { nextPage: reply?.nextPage ?? call } : {}),
   };
   if (isWrite(job)) await deps.executions?.complete(connection.connectionId, job.jobId, result);
-  await deps.queue.publishResult(result, job.replyTo);
+  if (!(await publish(deps, body, meta, job, result, log))) return 'dead-lettered';
   emitMetric('JobsSucceeded', 1, job.connectionId);
   log.info('job succeeded', { calls, httpStatus: result.httpStatus, waitedMs: result.waitedMs, truncated });
   return 'succeeded';

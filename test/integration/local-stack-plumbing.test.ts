@@ -305,6 +305,7 @@ describe('resources', () => {
       DELAY_QUEUE_URL: resources.queueUrls.delay,
       RESULTS_QUEUE_URL: resources.queueUrls.results,
       DEAD_LETTER_QUEUE_URL: resources.queueUrls.deadLetter,
+      REPLY_QUEUE_URLS: 'https://sqs.us-east-1.amazonaws.com/000000000000/plumbing-replies',
     });
   });
 

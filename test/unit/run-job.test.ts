@@ -36,10 +36,21 @@ const connection: Connection = {
 
 /** In-memory stand-ins for the ports (the SQS/DynamoDB adapters are exercised by the integration tests). */
 const harness = (
-  opts: { grants?: ReserveOutcome[]; answers?: Array<unknown | AutotaskError>; claim?: Claim } = {},
+  opts: {
+    grants?: ReserveOutcome[];
+    answers?: Array<unknown | AutotaskError>;
+    claim?: Claim;
+    /** Sends to the results queue / `replyTo` that fail (the next N, or all with Infinity). */
+    publishFailures?: number;
+    /** Sends to the dead-letter queue that fail. */
+    deadLetterFailures?: number;
+    replyQueueUrls?: string[];
+  } = {},
 ) => {
   const delayed: Array<{ seconds: number; meta: JobMeta }> = [];
-  const dead: Array<{ reason: DeadLetterReason; error: string }> = [];
+  const dead: Array<{ reason: DeadLetterReason; error: string; result?: JobResult }> = [];
+  const reservations: number[] = [];
+  const failures = { publish: opts.publishFailures ?? 0, deadLetter: opts.deadLetterFailures ?? 0 };
   const results: JobResult[] = [];
   const sent: AutotaskCall[] = [];
   const blocked: number[] = [];
@@ -47,7 +58,10 @@ const harness = (
   const grants = [...(opts.grants ?? [])];
   const answers = [...(opts.answers ?? [{ item: { id: 1 } }])];
   const budget = {
-    reserve: async () => grants.shift() ?? { granted: true, bucket: 1, left: 10 },
+    reserve: async () => {
+      reservations.push(1);
+      return grants.shift() ?? { granted: true, bucket: 1, left: 10 };
+    },
     release: async () => {},
     block: async (_: string, until: number) => {
       blocked.push(until);
@@ -67,10 +81,12 @@ const harness = (
     delay: async (_body, seconds, meta) => {
       delayed.push({ seconds, meta });
     },
-    deadLetter: async (_body, reason, error) => {
-      dead.push({ reason, error });
+    deadLetter: async (_body, reason, error, _meta, result) => {
+      if (failures.deadLetter-- > 0) throw new Error('dead-letter queue unavailable');
+      dead.push({ reason, error, ...(result ? { result } : {}) });
     },
     publishResult: async (result) => {
+      if (failures.publish-- > 0) throw new Error('QueueDoesNotExist: the reply queue does not exist');
       results.push(result);
     },
   };
@@ -97,12 +113,13 @@ const harness = (
     queue,
     executions: execStore,
     matchPath,
+    ...(opts.replyQueueUrls ? { replyQueueUrls: opts.replyQueueUrls } : {}),
     log: logger.child({}),
     now: () => NOW,
     random: () => 0.5,
     sleep: async () => {},
   };
-  return { deps, delayed, dead, results, sent, blocked, executions };
+  return { deps, delayed, dead, results, sent, blocked, executions, reservations, failures };
 };
 
 const meta: JobMeta = { attempts: 0, firstSeenAt: NOW - 1000, throttles: 0 };
@@ -309,6 +326,131 @@ describe('runJob', () => {
       JSON.stringify({ jobId: 'j2', connectionId: 'nope', request: { method: 'GET', path: '/Tickets/1' } }),
     );
     expect(h.dead.map((d) => d.reason)).toEqual(['expired', 'unknown-connection']);
+  });
+});
+
+describe('replyTo, undeliverable results and deep bodies (issue 21)', () => {
+  const REPLIES = 'https://sqs.eu-west-1.amazonaws.com/123456789012/crm-replies';
+  const OTHER = 'https://sqs.eu-west-1.amazonaws.com/999999999999/someone-elses-queue';
+  const write = { method: 'POST', path: '/Tickets', body: { title: 'x' } };
+
+  it('dead-letters a replyTo outside the reply queues before any reservation or call', async () => {
+    const h = harness({ replyQueueUrls: [REPLIES] });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/1' }, { replyTo: OTHER }))).toBe(
+      'dead-lettered',
+    );
+    expect(await run(h, job(write, { replyTo: OTHER }))).toBe('dead-lettered');
+    // without REPLY_QUEUE_URLS no replyTo is allowed at all
+    expect(await run(harness(), job({ method: 'GET', path: '/Tickets/1' }, { replyTo: REPLIES }))).toBe(
+      'dead-lettered',
+    );
+    expect(h.dead.map((d) => d.reason)).toEqual(['reply-not-allowed', 'reply-not-allowed']);
+    expect(h.dead[0]?.error).toContain(OTHER);
+    expect(h.reservations).toHaveLength(0);
+    expect(h.executions).toEqual([]);
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('dead-letters a replyTo that is not an SQS queue URL as invalid-job', async () => {
+    const h = harness({ replyQueueUrls: [REPLIES] });
+    for (const replyTo of [
+      'https://attacker.example/123456789012/q',
+      'http://127.0.0.1:9324/000000000000/q',
+      `${REPLIES}?x=1`,
+      'https://sqs.eu-west-1.amazonaws.com.attacker.example/123456789012/q',
+    ])
+      await run(h, job({ method: 'GET', path: '/Tickets/1' }, { replyTo }));
+    expect(h.dead.map((d) => d.reason)).toEqual(Array(4).fill('invalid-job'));
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('publishes to an allowed replyTo', async () => {
+    const h = harness({ replyQueueUrls: [REPLIES] });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/1' }, { replyTo: REPLIES }))).toBe('succeeded');
+    expect(h.results).toHaveLength(1);
+  });
+
+  it('a read whose result cannot be published is dead-lettered with its result, not called again', async () => {
+    const h = harness({
+      replyQueueUrls: [REPLIES],
+      publishFailures: 1,
+      answers: [{ item: { id: 1, title: 't' } }],
+    });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/1' }, { replyTo: REPLIES }))).toBe(
+      'dead-lettered',
+    );
+    expect(h.sent).toHaveLength(1);
+    expect(h.dead).toHaveLength(1);
+    expect(h.dead[0]).toMatchObject({
+      reason: 'result-undeliverable',
+      result: {
+        jobId: 'j1',
+        status: 'succeeded',
+        httpStatus: 200,
+        response: { item: { id: 1, title: 't' } },
+      },
+    });
+    expect(h.dead[0]?.error).toMatch(/could not be published to .*crm-replies.*QueueDoesNotExist/);
+  });
+
+  it('a write whose result cannot be published is dead-lettered with its result after recording it', async () => {
+    const h = harness({ publishFailures: 1 });
+    expect(await run(h, job(write))).toBe('dead-lettered');
+    expect(h.sent).toHaveLength(1);
+    expect(h.executions).toEqual(['claim', 'complete']);
+    expect(h.dead[0]).toMatchObject({ reason: 'result-undeliverable', result: { status: 'succeeded' } });
+  });
+
+  it('a failed result (Autotask 4xx) that cannot be published is dead-lettered with it too', async () => {
+    const h = harness({ publishFailures: 1, answers: [new AutotaskError('client', 'no such ticket', 404)] });
+    expect(await run(h, job({ method: 'GET', path: '/Tickets/987' }))).toBe('dead-lettered');
+    expect(h.sent).toHaveLength(1);
+    expect(h.dead[0]).toMatchObject({
+      reason: 'result-undeliverable',
+      result: { status: 'failed', httpStatus: 404 },
+    });
+  });
+
+  it('a write redelivered after even the dead letter failed publishes its recorded result, never calls again', async () => {
+    const h = harness({ publishFailures: 2, deadLetterFailures: 1 });
+    // a stateful execution store, as DynamoDB keeps it between deliveries
+    const records = new Map<string, JobResult | 'in-flight'>();
+    h.deps.executions = {
+      claim: async (c, id) => {
+        const found = records.get(`${c}/${id}`);
+        if (found === undefined) {
+          records.set(`${c}/${id}`, 'in-flight');
+          return { state: 'claimed' };
+        }
+        return found === 'in-flight' ? { state: 'in-flight', since: NOW } : { state: 'done', result: found };
+      },
+      complete: async (c, id, result) => {
+        records.set(`${c}/${id}`, result);
+      },
+      abandon: async () => {},
+    };
+    const body = job(write);
+    // first delivery: Autotask answers, the result cannot be published, nor dead-lettered: it throws
+    // so SQS delivers the message again
+    await expect(run(h, body)).rejects.toThrow(/dead-letter queue unavailable/);
+    expect(h.sent).toHaveLength(1);
+    // the redelivery finds the recorded result: it tries to publish it, then dead-letters it with it
+    expect(await run(h, body)).toBe('dead-lettered');
+    expect(h.sent).toHaveLength(1);
+    expect(h.dead[0]).toMatchObject({ reason: 'result-undeliverable', result: { status: 'succeeded' } });
+  });
+
+  it('dead-letters a body nested 20,000 levels deep as invalid-job: no reservation, no claim, no call', async () => {
+    // built as text: JSON.stringify itself overflows the stack on it (that is the point)
+    const deep = `${'{"a":'.repeat(20_000)}{"title":"x"}${'}'.repeat(20_000)}`;
+    const body = `{"jobId":"j1","connectionId":"c1","request":{"method":"POST","path":"/Tickets","body":${deep}}}`;
+    const h = harness();
+    expect(await run(h, body)).toBe('dead-lettered');
+    expect(h.dead.map((d) => d.reason)).toEqual(['invalid-job']);
+    expect(h.dead[0]?.error).toMatch(/nested deeper than 64 levels/);
+    expect(h.reservations).toHaveLength(0);
+    expect(h.executions).toEqual([]);
+    expect(h.sent).toHaveLength(0);
   });
 });
 
