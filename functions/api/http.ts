@@ -31,7 +31,10 @@ export const html = (status: number, page: string): Result => ({
   headers: {
     'content-type': 'text/html; charset=utf-8',
     ...SECURITY_HEADERS,
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    // frame-ancestors: no other site may frame the wake-link page and trick a click on its button
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
   },
   body: page,
@@ -66,6 +69,9 @@ export const readJson = (event: APIGatewayProxyEventV2, maxBytes = MAX_BODY_BYTE
   }
 };
 
+/** Line breaks and other control characters: operator text must not add lines to e-mails or logs. */
+export const hasControlCharacters = (text: string): boolean => /[\p{Cc}\p{Zl}\p{Zp}]/u.test(text);
+
 /** `{ reason?: string }` bodies of wake and sleep. */
 export const readReason = (event: APIGatewayProxyEventV2): string | undefined => {
   const body = readJson(event);
@@ -83,6 +89,12 @@ export const readReason = (event: APIGatewayProxyEventV2): string | undefined =>
   if (reason === undefined) return undefined;
   if (typeof reason !== 'string' || reason.length > 500)
     throw new HttpError(400, 'invalid-body', '"reason" must be a string of at most 500 characters');
+  if (hasControlCharacters(reason))
+    throw new HttpError(
+      400,
+      'invalid-body',
+      '"reason" must be one line: no line breaks, tabs or other control characters',
+    );
   return reason;
 };
 

@@ -1,7 +1,9 @@
 /**
  * The alert e-mails: one set of facts rendered twice, as plain text and as simple HTML (inline
  * markup only: no external images or style sheets, which mail clients block). Every interpolated
- * value is escaped in the HTML, since reasons and token names come from outside this file.
+ * value is escaped in the HTML, since reasons and token names come from outside this file; in both
+ * renderings reasons and names are shown on one line and quoted, so no text from outside can start a
+ * line of its own (a fake "Wake it now:" link in the plain text).
  */
 export type AlertKind = 'sleep' | 'resume' | 'usage-high' | 'warning';
 
@@ -14,6 +16,8 @@ export interface AlertFacts {
   reason: string;
   /** For resume: "automatic" or the token name / "wake link". */
   who?: string;
+  /** A sleep by hand: only an operator wakes it (with the API); no wake link is rendered. */
+  manual?: boolean;
   usage: { ours: number; others: number; total: number; limit: number; windowSeconds: number };
   /** Fractions of the limit. */
   thresholds: { warn: number; sleep: number; resume: number };
@@ -60,8 +64,11 @@ const isWebUrl = (url: string) => /^https?:\/\/[^\s]+$/i.test(url);
 
 const automatic = (who: string | undefined) => !who || who === 'automatic';
 
-/** One line, whatever the input: subjects are headers. */
-const oneLine = (value: string) => value.replace(/\s+/g, ' ').trim();
+/** One line, whatever the input: subjects are headers. Control characters (CR, LF, NEL, ESC...) become spaces. */
+const oneLine = (value: string) => value.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+
+/** Text from outside (reasons, names) in a mail body: on one line and in double quotes. */
+const quoted = (value: string) => `"${oneLine(value)}"`;
 
 const subjectFor = (facts: AlertFacts): string => {
   const id = oneLine(facts.connectionId);
@@ -96,15 +103,15 @@ const headlineFor = (facts: AlertFacts): string => {
 /** The facts as label/value rows, shared by both renderings so text and HTML never disagree. */
 const detailRows = (facts: AlertFacts): Array<[string, string]> => {
   const rows: Array<[string, string]> = [
-    ['Reason', facts.reason],
+    ['Reason', quoted(facts.reason)],
     ['At', `${isoUtc(facts.at)} (UTC)`],
   ];
   if (facts.kind === 'resume') {
-    rows.push(['Resumed', automatic(facts.who) ? 'automatically' : `manually by ${facts.who}`]);
+    rows.push(['Resumed', automatic(facts.who) ? 'automatically' : `manually by ${quoted(facts.who ?? '')}`]);
   }
-  if (facts.kind === 'usage-high' && facts.who) rows.push(['Wake requested by', facts.who]);
+  if (facts.kind === 'usage-high' && facts.who) rows.push(['Wake requested by', quoted(facts.who)]);
   if (facts.kind === 'sleep' && facts.who && !['governor', 'automatic'].includes(facts.who)) {
-    rows.push(['Put to sleep by', facts.who]);
+    rows.push(['Put to sleep by', quoted(facts.who)]);
   }
   if (facts.expectedResumeAt !== undefined && facts.kind !== 'resume') {
     rows.push([
@@ -135,7 +142,16 @@ const endpointsOf = (facts: AlertFacts) =>
   [...(facts.busiestEndpoints ?? [])].sort((a, b) => b.calls - a.calls).slice(0, MAX_ENDPOINTS);
 
 const wakeLinkOf = (facts: AlertFacts) =>
-  (facts.kind === 'sleep' || facts.kind === 'usage-high') && facts.wakeLink ? facts.wakeLink : undefined;
+  (facts.kind === 'sleep' || facts.kind === 'usage-high') && !facts.manual && facts.wakeLink
+    ? facts.wakeLink
+    : undefined;
+
+const manualNote = (facts: AlertFacts) =>
+  facts.kind === 'sleep' && facts.manual
+    ? `It was put to sleep by hand, so it stays asleep until an operator wakes it with ` +
+      `POST /connections/${oneLine(facts.connectionId)}/wake in the operators' API; ` +
+      'this e-mail has no wake link.'
+    : undefined;
 
 const WAKE_NOTE =
   'Opening the link shows a confirmation page; the connection wakes only when you confirm there. ' +
@@ -158,8 +174,10 @@ const renderText = (facts: AlertFacts): string => {
     const pathWidth = Math.max(...endpoints.map((e) => e.endpoint.length)) + 2;
     for (const e of endpoints) lines.push(`  ${e.endpoint.padEnd(pathWidth)}${count(e.calls).padStart(8)}`);
   }
+  const manual = manualNote(facts);
+  if (manual) lines.push('', manual);
   const wake = wakeLinkOf(facts);
-  if (wake) lines.push('', 'Wake it now:', wake, WAKE_NOTE);
+  if (wake) lines.push('', 'Wake it now:', oneLine(wake), WAKE_NOTE);
   if (facts.statusUrl) lines.push('', `Status: ${facts.statusUrl}`);
   lines.push('', '-- autotask-governor');
   return `${lines.join('\n')}\n`;
@@ -203,6 +221,8 @@ const renderHtml = (facts: AlertFacts, subject: string): string => {
       '</table>',
     );
   }
+  const manual = manualNote(facts);
+  if (manual) parts.push(`<p>${escapeHtml(manual)}</p>`);
   const wake = wakeLinkOf(facts);
   if (wake) parts.push(`<p>Wake it now: ${link(wake)}</p>`, `<p>${escapeHtml(WAKE_NOTE)}</p>`);
   if (facts.statusUrl) parts.push(`<p>Status: ${link(facts.statusUrl)}</p>`);

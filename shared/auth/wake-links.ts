@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -12,9 +13,12 @@ import { ConfigError, ValidationError } from '#shared/errors.ts';
  * The wake-up link in alert e-mails. The token carries its own claims and an HMAC over them, so
  * checking it needs only the signing key; the table is touched once, when the link is used, to make
  * it single-use. Token = base64url(JSON claims) + '.' + base64url(HMAC-SHA256(key, first part)).
+ * A link is bound to the sleep it was sent for (`episode`): it wakes that sleep only, never a later one.
  */
 export interface WakeLinkClaims {
   connectionId: string;
+  /** The sleep this link was sent for: the connection state's `since` (epoch ms) when the e-mail was decided. */
+  episode: number;
   /** Epoch milliseconds. */
   expiresAt: number;
   nonce: string;
@@ -25,12 +29,14 @@ export type WakeLinkCheck =
   | { ok: false; status: 403; message: string };
 
 export interface WakeLinks {
-  /** A URL-safe token; default ttl 1 hour. */
-  sign(connectionId: string, ttlMs?: number): Promise<string>;
-  /** Tampered, malformed or expired -> 403, each with its own message. */
+  /** A URL-safe token for the sleep that began at `episode` (the state's `since`); default ttl 1 hour. */
+  sign(connectionId: string, episode: number, ttlMs?: number): Promise<string>;
+  /** Tampered, malformed (links signed without an episode too) or expired -> 403, each with its own message. */
   verify(token: string): Promise<WakeLinkCheck>;
   /** true the first time a link is used; false if it was used before. */
   consume(claims: WakeLinkClaims): Promise<boolean>;
+  /** When the link was used (epoch ms; 0 if the marker holds no readable time), or undefined while unused. Only reads: safe for GET. */
+  usedAt(claims: WakeLinkClaims): Promise<number | undefined>;
 }
 
 export const DEFAULT_WAKE_LINK_TTL_MS = 60 * 60_000;
@@ -46,6 +52,7 @@ const NONCE = /^[A-Za-z0-9_-]{22}$/;
 const claimsSchema = z
   .object({
     connectionId: z.string().regex(CONNECTION_ID),
+    episode: z.number().int().nonnegative(),
     expiresAt: z.number().int().positive(),
     nonce: z.string().regex(NONCE),
   })
@@ -63,10 +70,20 @@ export class HmacWakeLinks implements WakeLinks {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async sign(connectionId: string, ttlMs: number = DEFAULT_WAKE_LINK_TTL_MS): Promise<string> {
+  async sign(
+    connectionId: string,
+    episode: number,
+    ttlMs: number = DEFAULT_WAKE_LINK_TTL_MS,
+  ): Promise<string> {
     if (!CONNECTION_ID.test(connectionId)) {
       throw new ValidationError(
         'connectionId must be 1-64 characters of A-Z a-z 0-9 _ . -',
+        'invalid-request',
+      );
+    }
+    if (!Number.isSafeInteger(episode) || episode < 0) {
+      throw new ValidationError(
+        'wake link episode must be the epoch milliseconds the sleep began',
         'invalid-request',
       );
     }
@@ -75,6 +92,7 @@ export class HmacWakeLinks implements WakeLinks {
     }
     const claims: WakeLinkClaims = {
       connectionId,
+      episode,
       expiresAt: Math.ceil(this.now() + ttlMs),
       nonce: randomBytes(16).toString('base64url'),
     };
@@ -129,6 +147,22 @@ export class HmacWakeLinks implements WakeLinks {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /** A consistent read of the used-link marker `consume` writes; changes nothing. */
+  async usedAt(claims: WakeLinkClaims): Promise<number | undefined> {
+    if (!NONCE.test(claims.nonce))
+      throw new ValidationError('wake link nonce is malformed', 'invalid-request');
+    const out = await this.dynamo.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: wakeLinkKey(claims.nonce),
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const at = Date.parse(out.Item.usedAt?.S ?? '');
+    return Number.isFinite(at) ? at : 0;
   }
 
   private async mac(payload: string): Promise<string> {

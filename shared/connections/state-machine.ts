@@ -81,14 +81,24 @@ export class ConnectionStateMachine {
     return this.apply(connection, { type: 'sleep', reason, who, manual });
   }
 
-  /** A manual wake, checked against the database total: our window plus others' last reading. */
-  async wake(connection: Connection, who: string, reason?: string): Promise<StateOutcome> {
+  /**
+   * A manual wake, checked against the database total: our window plus others' last reading. With
+   * `episode` (a wake link's) it wakes only the sleep that began then, and not a sleep by hand:
+   * otherwise it changes nothing (checked under the same version check as the write).
+   */
+  async wake(connection: Connection, who: string, reason?: string, episode?: number): Promise<StateOutcome> {
     const [snap, reading] = await Promise.all([
       this.deps.budget.snapshot(connection.connectionId, connection.windowSeconds),
       this.deps.lastReading?.(connection.connectionId),
     ]);
     const { total } = observedUsage(connection, snap, reading);
-    return this.apply(connection, { type: 'wake', who, total, ...(reason ? { reason } : {}) });
+    return this.apply(connection, {
+      type: 'wake',
+      who,
+      total,
+      ...(reason ? { reason } : {}),
+      ...(episode !== undefined ? { episode } : {}),
+    });
   }
 
   private async apply(connection: Connection, event: StateEvent, reconcile = false): Promise<StateOutcome> {
@@ -164,7 +174,10 @@ export class ConnectionStateMachine {
   ): Promise<AlertFacts> {
     const usage = observedUsage(connection, snap, reading);
     const api = this.deps.publicApiUrl?.replace(/\/+$/, '');
-    const withLink = (alert.kind === 'sleep' || alert.kind === 'usage-high') && api && this.deps.wakeLinks;
+    // A sleep by hand is only ended by hand: its e-mail has no link. The link is bound to this sleep:
+    // for sleep and usage-high alerts `at` is the state's `since` (shared/connections/state.ts).
+    const withLink =
+      (alert.kind === 'sleep' || alert.kind === 'usage-high') && !alert.manual && api && this.deps.wakeLinks;
     const resumeAt = expectedResumeAt(connection, snap);
     return {
       kind: alert.kind,
@@ -172,12 +185,18 @@ export class ConnectionStateMachine {
       at: alert.at,
       reason: alert.reason,
       ...(alert.who ? { who: alert.who } : {}),
+      ...(alert.manual ? { manual: true } : {}),
       usage: { ...pick(usage), limit: connection.limit, windowSeconds: connection.windowSeconds },
       thresholds: connection.thresholds,
       busiestEndpoints: busiestEndpoints(snap, this.now()),
-      ...(resumeAt !== undefined && alert.kind !== 'resume' ? { expectedResumeAt: resumeAt } : {}),
+      // a sleep by hand does not resume by itself
+      ...(resumeAt !== undefined && alert.kind !== 'resume' && !alert.manual
+        ? { expectedResumeAt: resumeAt }
+        : {}),
       ...(withLink
-        ? { wakeLink: `${api}/wake-links/${await this.deps.wakeLinks?.sign(connection.connectionId)}` }
+        ? {
+            wakeLink: `${api}/wake-links/${await this.deps.wakeLinks?.sign(connection.connectionId, alert.at)}`,
+          }
         : {}),
       ...(api ? { statusUrl: `${api}/connections/${encodeURIComponent(connection.connectionId)}` } : {}),
     };

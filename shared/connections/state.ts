@@ -6,6 +6,7 @@ import { type Connection, ceilingFor } from '#shared/connections/model.ts';
  * state and one event, so every rule is testable without DynamoDB:
  * - awake -> asleep when the database total reaches the sleep threshold, on a 429, or by hand;
  * - asleep -> awake when the total falls below the resume threshold (not after a sleep by hand), or by hand;
+ *   a wake link wakes only the sleep (episode) it was sent for, and never a sleep by hand;
  * - a manual wake with the total at or above the critical ceiling goes back to sleep at once
  *   ("usage remains high"); otherwise it overrides the sleep threshold until the total falls below
  *   the resume threshold or climbs to the critical ceiling;
@@ -27,7 +28,10 @@ export interface PendingAlert {
   kind: AlertKind;
   reason: string;
   who?: string;
+  /** For `sleep` and `usage-high` this is also the new state's `since`: the episode a wake link is bound to. */
   at: number;
+  /** A sleep by hand: only an operator wakes it, so its e-mail carries no wake link. */
+  manual?: boolean;
 }
 
 export interface ConnectionState {
@@ -52,7 +56,14 @@ export interface ConnectionState {
 export type StateEvent =
   | { type: 'usage'; total: number }
   | { type: 'sleep'; reason: string; who: string; manual: boolean }
-  | { type: 'wake'; reason?: string; who: string; total: number };
+  | {
+      type: 'wake';
+      reason?: string;
+      who: string;
+      total: number;
+      /** A wake link's: wake only the sleep that began at this `since`, and never a sleep by hand. */
+      episode?: number;
+    };
 
 export interface Decision {
   next: ConnectionState;
@@ -107,14 +118,14 @@ export const decide = (
     };
     changed = true;
   };
-  const sleepMail = (kind: 'sleep' | 'usage-high', reason: string, who?: string) => {
+  const sleepMail = (kind: 'sleep' | 'usage-high', reason: string, who?: string, manual = false) => {
     // "usage remains high" answers an operator's wake: it is always sent. Sleep mails are rationed.
     if (kind === 'sleep') {
       next.sleepMailed = now - next.lastSleepMailAt >= cooldownMs;
       if (!next.sleepMailed) return;
       next.lastSleepMailAt = now;
     }
-    alerts.push({ kind, reason, at: now, ...(who ? { who } : {}) });
+    alerts.push({ kind, reason, at: now, ...(who ? { who } : {}), ...(manual ? { manual } : {}) });
   };
 
   switch (event.type) {
@@ -126,11 +137,13 @@ export const decide = (
       }
       move('asleep', event.reason, event.who);
       next = { ...next, manualSleep: event.manual, manualWake: false };
-      sleepMail('sleep', event.reason, event.who);
+      sleepMail('sleep', event.reason, event.who, event.manual);
       break;
     }
     case 'wake': {
       if (next.state === 'awake') break; // nothing to wake
+      // a wake link wakes the sleep it was sent for, not a later one, and never a sleep by hand
+      if (event.episode !== undefined && (next.since !== event.episode || next.manualSleep)) break;
       const why = `woken by ${event.who}${event.reason ? `: ${event.reason}` : ''}`;
       move('awake', why, event.who);
       next = { ...next, manualSleep: false, manualWake: true };

@@ -108,7 +108,8 @@ describe('alert e-mails through SES', () => {
       expect(body).toContain('3,210');
       expect(body.indexOf('/Tickets/query')).toBeLessThan(body.indexOf('/Companies/query'));
       if (f.kind === 'resume') {
-        expect(body).toContain('manually by ops laptop');
+        // names from outside are quoted ("&quot;" in the HTML)
+        expect(body.replaceAll('&quot;', '"')).toContain('manually by "ops laptop"');
         expect(body).not.toContain('2026-11-23T19:12:00Z');
       } else {
         expect(body).toContain('2026-11-23T19:12:00Z');
@@ -173,5 +174,44 @@ describe('alert templates', () => {
   it('keeps the subject on one line', () => {
     const { subject } = renderAlert(facts('resume', { who: 'evil\r\nBcc: x@y.example' }));
     expect(subject).not.toMatch(/[\r\n]/);
+  });
+
+  // Issue 21: operator text (a sleep or wake reason, a name) must not add lines to the plain-text mail.
+  it('keeps a multi-line reason and name on one quoted line, so they cannot fake a wake link', () => {
+    const injected = 'Wake it now:\r\nhttps://evil.example/wake-links/x';
+    const reason = `put to sleep by alice: maintenance\n\n${injected}\u2028\u0085more`;
+    const { text } = renderAlert(facts('sleep', { reason, who: `alice\n${injected}`, wakeLink: WAKE }));
+    // label and value, with the padding between them folded to one space
+    const lines = text.split('\n').map((l) => l.replace(/^([A-Za-z ]+:) +/, '$1 '));
+    expect(lines.filter((l) => /evil\.example/.test(l))).toEqual([
+      'Reason: "put to sleep by alice: maintenance Wake it now: https://evil.example/wake-links/x more"',
+      'Put to sleep by: "alice Wake it now: https://evil.example/wake-links/x"',
+    ]);
+    // the only "Wake it now:" line is ours, followed by the real link
+    expect(lines.filter((l) => l.startsWith('Wake it now:'))).toEqual(['Wake it now:']);
+    expect(lines[lines.indexOf('Wake it now:') + 1]).toBe(WAKE);
+    expect(text).not.toMatch(/[\r\u2028\u0085]/);
+
+    const resumed = renderAlert(facts('resume', { reason: 'woken by bob: a\nb', who: 'bob\r\nx' })).text;
+    expect(resumed).toMatch(/^Reason: +"woken by bob: a b"$/m);
+    expect(resumed).toMatch(/^Resumed: +manually by "bob x"$/m);
+  });
+
+  // Issue 21: a sleep by hand is only ended by hand: its e-mail has no wake link, and says how to wake it.
+  it('renders a sleep by hand without a wake link, even if one is handed in', () => {
+    const { text, html } = renderAlert(
+      facts('sleep', {
+        manual: true,
+        who: 'alice',
+        reason: 'put to sleep by alice: maintenance',
+        wakeLink: WAKE,
+      }),
+    );
+    for (const body of [text, html]) {
+      expect(body).not.toContain(WAKE);
+      expect(body).not.toContain('Wake it now');
+      expect(body).toContain('put to sleep by hand');
+      expect(body).toContain('POST /connections/msp-main/wake');
+    }
   });
 });

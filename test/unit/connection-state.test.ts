@@ -100,6 +100,81 @@ describe('connection state rules', () => {
     expect(SLEEP_MAIL_COOLDOWN_MS).toBe(15 * 60_000);
   });
 
+  // Issue 21: wake links are bound to the sleep they were sent for.
+  it('a sleep alert is bound to its episode (at = since), and marked manual when the sleep was by hand', () => {
+    const auto = decide(connection, initialState(T0), { type: 'usage', total: 920 }, T0 + 1000);
+    expect(auto.alerts).toEqual([expect.objectContaining({ kind: 'sleep', at: auto.next.since })]);
+    expect(auto.alerts[0]?.manual).toBeUndefined();
+    const high = decide(connection, auto.next, { type: 'wake', who: 'alice', total: 960 }, T0 + 2000);
+    expect(high.alerts).toEqual([expect.objectContaining({ kind: 'usage-high', at: high.next.since })]);
+
+    const manual = decide(
+      connection,
+      initialState(T0),
+      { type: 'sleep', reason: 'maintenance', who: 'carol', manual: true },
+      T0 + 1000,
+    );
+    expect(manual.alerts).toEqual([
+      expect.objectContaining({ kind: 'sleep', manual: true, at: manual.next.since }),
+    ]);
+  });
+
+  it('a wake for an episode wakes only that sleep, and never a sleep by hand', () => {
+    const a = decide(connection, initialState(T0), { type: 'usage', total: 920 }, T0 + 1000).next;
+    const episodeA = a.since;
+    // its own episode: wakes
+    const own = decide(
+      connection,
+      a,
+      { type: 'wake', who: 'link', total: 920, episode: episodeA },
+      T0 + 2000,
+    );
+    expect(own).toMatchObject({ changed: true, next: { state: 'awake' } });
+
+    // a later sleep by hand: the link of A changes nothing
+    const b = decide(
+      connection,
+      own.next,
+      { type: 'sleep', reason: 'maintenance', who: 'carol', manual: true },
+      T0 + 3000,
+    ).next;
+    const stale = decide(
+      connection,
+      b,
+      { type: 'wake', who: 'link', total: 10, episode: episodeA },
+      T0 + 4000,
+    );
+    expect(stale).toEqual({ next: b, alerts: [], changed: false });
+
+    // a later automatic sleep: neither
+    const c = decide(connection, own.next, { type: 'usage', total: 960 }, T0 + 3000).next;
+    expect(c).toMatchObject({ state: 'asleep', manualSleep: false });
+    expect(
+      decide(connection, c, { type: 'wake', who: 'link', total: 10, episode: episodeA }, T0 + 4000),
+    ).toEqual({
+      next: c,
+      alerts: [],
+      changed: false,
+    });
+
+    // the same sleep, made "by hand" afterwards: the link no longer wakes it
+    const byHand = decide(
+      connection,
+      a,
+      { type: 'sleep', reason: 'maintenance', who: 'carol', manual: true },
+      T0 + 1500,
+    ).next;
+    expect(byHand).toMatchObject({ since: episodeA, manualSleep: true });
+    expect(
+      decide(connection, byHand, { type: 'wake', who: 'link', total: 10, episode: episodeA }, T0 + 2000)
+        .changed,
+    ).toBe(false);
+    // an operator's wake (no episode) still wakes it
+    expect(decide(connection, byHand, { type: 'wake', who: 'carol', total: 10 }, T0 + 2000).next.state).toBe(
+      'awake',
+    );
+  });
+
   it('a 429 sleeps an awake connection once: the second racer finds it asleep', () => {
     const first = decide(
       connection,
