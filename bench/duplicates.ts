@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
+import { LOCAL_SECRET_PREFIX, LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
 import { createResources } from '#local/resources.ts';
+import { putSecret } from '#local/secrets.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import type { JobResult } from '#shared/jobs/result.ts';
 import { spawnWorker } from './runners.ts';
@@ -65,10 +66,12 @@ export const governorDuplicates = async (
   const { dynamo } = await import('#shared/aws/clients.ts');
   const { DynamoConnectionStore } = await import('#shared/connections/store.ts');
   const connectionId = `dup-${Date.now()}`;
+  const secretRef = `${LOCAL_SECRET_PREFIX}${connectionId}`;
+  await putSecret(secretRef, { secret: LOCAL_USER.secret });
   await new DynamoConnectionStore(dynamo, resources.tableName).put(connectionId, {
     apiUser: LOCAL_USER.username,
     integrationCode: LOCAL_USER.integrationCode,
-    secretRef: `autotask-governor/local/connections/${gov.connectionId}`,
+    secretRef,
   });
   const env = {
     ...process.env,

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LOCAL_USER, startLocalGovernor } from '#local/governor.ts';
+import { LOCAL_SECRET_PREFIX, LOCAL_USER, startLocalGovernor } from '#local/governor.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 import { governorDuplicates, limiterDuplicates } from './duplicates.ts';
 import { addCounts, countDynamoRequests } from './dynamo-count.ts';
@@ -49,7 +49,7 @@ const connections = new DynamoConnectionStore(dynamo, gov.resources.tableName);
 const connectionSettings = {
   apiUser: LOCAL_USER.username,
   integrationCode: LOCAL_USER.integrationCode,
-  secretRef: `autotask-governor/local/connections/${gov.connectionId}`,
+  secretRef: `${LOCAL_SECRET_PREFIX}${gov.connectionId}`,
   limit: LIMIT,
   windowSeconds: WINDOW_SECONDS,
 };

@@ -1,3 +1,4 @@
+import { AUTOTASK_ZONE_DISCOVERY_URL } from '#shared/autotask/zones.ts';
 import { workerEventSource } from '#shared/config/resources.ts';
 
 /**
@@ -34,7 +35,7 @@ export interface GovernorConfig {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-export const DEFAULT_ZONE_DISCOVERY_URL = 'https://webservices.autotask.net/atservicesrest';
+export const DEFAULT_ZONE_DISCOVERY_URL = AUTOTASK_ZONE_DISCOVERY_URL;
 
 /** CloudWatch Logs accepts only these retention periods (9999 = never expire). */
 export const LOG_RETENTION_DAYS = [

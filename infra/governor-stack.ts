@@ -73,6 +73,7 @@ export class GovernorStack extends Stack {
       alerts: this.alerts,
       wakeLinkSecret: this.secrets.wakeLinkSecret,
       connectionSecretPrefix,
+      replyQueueArns: config.replyQueueArns,
       throttleRate: config.apiThrottleRate,
       throttleBurst: config.apiThrottleBurst,
       corsOrigins: config.corsOrigins,

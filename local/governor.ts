@@ -26,6 +26,7 @@ import { type HttpApiHandler, startHttpGateway } from '#local/http-gateway.ts';
 import { createResources, type Resources } from '#local/resources.ts';
 import { putSecret } from '#local/secrets.ts';
 import { startPoller } from '#local/sqs-poller.ts';
+import type { Role } from '#shared/auth/roles.ts';
 import { envNames, workerEventSource } from '#shared/config/resources.ts';
 import type { ConnectionSettingsInput } from '#shared/connections/model.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
@@ -56,6 +57,8 @@ export interface LocalGovernorOptions {
   alertRecipients?: string[];
   /** Log level of the functions (default: silent, the demo prints its own progress). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** `replyTo` queues allowed besides the local `<prefix>-replies` (they need not exist: e.g. to test a result that cannot be delivered). */
+  extraReplyQueueUrls?: string[];
 }
 
 export interface LocalGovernor {
@@ -65,8 +68,8 @@ export interface LocalGovernor {
   connectionId: string;
   /** The operators' HTTP API (the API function behind the local API Gateway stand-in). */
   apiUrl: string;
-  /** A bearer token for the operators' API (as `npm run token -- create` makes). */
-  createToken(name: string): Promise<string>;
+  /** A bearer token for the operators' API (as `npm run token -- create` makes); default role admin. */
+  createToken(name: string, role?: Role): Promise<string>;
   /** One run of the sync function, as the schedule would start it. */
   syncNow(): Promise<unknown>;
   sqs: SQSClient;
@@ -78,6 +81,9 @@ export interface LocalGovernor {
 
 export const LOCAL_SENDER = 'governor@msp.example';
 export const LOCAL_ADMIN = 'admin@msp.example';
+
+/** The local stack's connection-secrets prefix (a deployed stack's is `autotask-governor/<stage>/connections/`). */
+export const LOCAL_SECRET_PREFIX = 'autotask-governor/local/connections/';
 
 export const LOCAL_USER = {
   username: 'governor@msp.example',
@@ -111,17 +117,21 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     options.worker?.maxBatchingWindowSeconds ?? workerEventSource.maxBatchingWindowSeconds;
   Object.assign(process.env, resources.env, {
     ZONE_DISCOVERY_URL: simulator.zoneDiscoveryUrl,
+    [envNames.connectionSecretPrefix]: LOCAL_SECRET_PREFIX,
     METRICS_DISABLED: 'true',
     [envNames.senderEmail]: LOCAL_SENDER,
     [envNames.alertRecipients]: (options.alertRecipients ?? [LOCAL_ADMIN]).join(','),
     [envNames.publicApiUrl]: gateway.url,
     [envNames.wakeLinkSecretArn]: wakeLinkKey.arn,
     [envNames.batchingWindowSeconds]: String(batchingWindowSeconds),
+    [envNames.replyQueueUrls]: [resources.replyQueue.awsUrl, ...(options.extraReplyQueueUrls ?? [])].join(
+      ',',
+    ),
   });
 
   const { configureLogging } = await import('#shared/observability/logger.ts');
   configureLogging({ level: options.logLevel ?? 'silent' });
-  const secretRef = `autotask-governor/local/connections/${connectionId}`;
+  const secretRef = `${LOCAL_SECRET_PREFIX}${connectionId}`;
   await putSecret(secretRef, { secret: LOCAL_USER.secret });
   const { dynamo } = await import('#shared/aws/clients.ts');
   const { DynamoConnectionStore } = await import('#shared/connections/store.ts');
@@ -172,7 +182,12 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
   const { DynamoTokenStore } = await import('#shared/auth/tokens.ts');
   const tokens = new DynamoTokenStore(dynamo, resources.tableName);
 
-  const sqs = new SQSClient({ region: emulators.region, endpoint: emulators.endpoints.sqs });
+  // never the queue URL's host: AWS-form URLs (the reply queue's) name real AWS
+  const sqs = new SQSClient({
+    region: emulators.region,
+    endpoint: emulators.endpoints.sqs,
+    useQueueUrlAsEndpoint: false,
+  });
   const sendJobs = async (jobs: Array<JobInput | string>) => {
     for (let i = 0; i < jobs.length; i += 10) {
       const chunk = jobs.slice(i, i + 10);
@@ -219,7 +234,7 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     simulator,
     connectionId,
     apiUrl: gateway.url,
-    createToken: async (name) => (await tokens.create(name)).token,
+    createToken: async (name, role = 'admin') => (await tokens.create(name, role)).token,
     syncNow: () => sync.handler(scheduleEvent as never, {} as never),
     sqs,
     sendJobs,

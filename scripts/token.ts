@@ -1,5 +1,6 @@
 /**
- * `npm run token -- create --name <name>`, `npm run token -- revoke <id>`, `npm run token -- list`.
+ * `npm run token -- create --name <name> [--role viewer|operator|admin|jobs]`, `npm run token -- revoke <id>`,
+ * `npm run token -- list`. A new token's role defaults to viewer (docs/security.md, "Roles").
  * Manages the operators' API tokens straight in the table named by TABLE_NAME (your AWS credentials),
  * or in the running local stack with `--local` (reads .local/stack.json). A new token is printed once,
  * on stdout alone (so `$(npm run -s token -- create --name x)` captures it); only its hash is stored.
@@ -8,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const USAGE = [
-  'usage: npm run token -- create --name <name> [--local]',
+  'usage: npm run token -- create --name <name> [--role viewer|operator|admin|jobs] [--local]',
   '       npm run token -- revoke <id> [--local]',
   '       npm run token -- list [--local]',
   'Without --local, TABLE_NAME must name the stack table (stack output TableName).',
@@ -26,6 +27,7 @@ const parseCli = () => {
       options: {
         local: { type: 'boolean' },
         name: { type: 'string' },
+        role: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -44,9 +46,10 @@ if (command === 'create') {
   if (values.name === undefined) fail('create needs --name <name>');
 } else if (command === 'revoke') {
   if (rest.length !== 1) fail('revoke needs exactly one token id (see `npm run token -- list`)');
-  if (values.name !== undefined) fail('--name is only for create');
+  if (values.name !== undefined || values.role !== undefined) fail('--name and --role are only for create');
 } else if (command === 'list') {
-  if (rest.length > 0 || values.name !== undefined) fail('list takes no arguments');
+  if (rest.length > 0 || values.name !== undefined || values.role !== undefined)
+    fail('list takes no arguments');
 } else {
   fail(command ? `unknown command "${command}"` : 'missing command');
 }
@@ -64,14 +67,16 @@ const tableName = process.env.TABLE_NAME;
 if (!tableName) fail('set TABLE_NAME (the stack output TableName) or pass --local');
 
 const { dynamo } = await import('#shared/aws/dynamo.ts');
-const { DynamoTokenStore } = await import('#shared/auth/tokens.ts');
+const { DynamoTokenStore, validateRole } = await import('#shared/auth/tokens.ts');
 const { ValidationError } = await import('#shared/errors.ts');
 const store = new DynamoTokenStore(dynamo, tableName!);
 
 try {
   if (command === 'create') {
-    const created = await store.create(values.name ?? '');
-    console.error(`created API token ${created.id} "${created.name}" at ${created.createdAt}`);
+    const created = await store.create(values.name ?? '', validateRole(values.role ?? 'viewer'));
+    console.error(
+      `created API token ${created.id} "${created.name}" (role ${created.role}) at ${created.createdAt}`,
+    );
     console.log(created.token);
     console.error(
       'Store this token now: it cannot be shown again (only its SHA-256 hash is kept). ' +

@@ -1,6 +1,7 @@
 import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { buildAlertingStateMachine, buildWakeLinks } from '#functions/common/alerting.ts';
 import { DynamoTokenStore } from '#shared/auth/tokens.ts';
+import { matchPath } from '#shared/autotask/paths.ts';
 import { dynamo } from '#shared/aws/dynamo.ts';
 import { secretsManager } from '#shared/aws/secrets.ts';
 import { sqs } from '#shared/aws/sqs.ts';
@@ -10,6 +11,7 @@ import { envNames } from '#shared/config/resources.ts';
 import { DynamoConnectionStore } from '#shared/connections/store.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { JobIntake, queueDepths } from '#shared/jobs/intake.ts';
+import { parseReplyQueueUrls } from '#shared/jobs/schema.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { HourlyUsage } from '#shared/usage/hourly.ts';
 import { readLastSync } from '#shared/usage/threshold-sync.ts';
@@ -31,9 +33,13 @@ export const buildApiDeps = (): ApiDeps => {
     tokens: new DynamoTokenStore(dynamo, tableName),
     wakeLinks,
     hourly: new HourlyUsage(dynamo, tableName, budget),
-    intake: new JobIntake(sqs, jobsQueueUrl, connections),
+    intake: new JobIntake(sqs, jobsQueueUrl, connections, {
+      matchPath,
+      replyQueueUrls: parseReplyQueueUrls(process.env[envNames.replyQueueUrls]),
+    }),
     queueDepths: () => queueDepths(sqs, { jobsQueue: jobsQueueUrl, delayQueue: delayQueueUrl }),
     lastReading: (connectionId) => readLastSync(dynamo, tableName, connectionId),
+    connectionSecretPrefix: requireEnv(envNames.connectionSecretPrefix),
     secretExists: async (secretRef) => {
       try {
         await secretsManager.send(new DescribeSecretCommand({ SecretId: secretRef }));

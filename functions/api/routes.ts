@@ -1,9 +1,15 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
+import { allows, type Permission, rolesWith } from '#shared/auth/roles.ts';
 import type { TokenStore } from '#shared/auth/tokens.ts';
 import type { WakeLinks } from '#shared/auth/wake-links.ts';
 import type { BudgetStore } from '#shared/budget/store.ts';
-import { type Connection, connectionSettingsSchema } from '#shared/connections/model.ts';
+import {
+  type Connection,
+  connectionSettingsSchema,
+  isOwnSecretRef,
+  ownSecretRef,
+} from '#shared/connections/model.ts';
 import type { ConnectionStateMachine, StateOutcome } from '#shared/connections/state-machine.ts';
 import { connectionStatus } from '#shared/connections/status.ts';
 import type { ConnectionStore } from '#shared/connections/store.ts';
@@ -37,6 +43,8 @@ export interface ApiDeps {
   lastReading: (connectionId: string) => Promise<LastReading | undefined>;
   /** Rejects a secretRef that does not exist (Secrets Manager DescribeSecret). */
   secretExists: (secretRef: string) => Promise<boolean>;
+  /** `autotask-governor/<stage>/connections/`: a connection's secret is this prefix + its id. */
+  connectionSecretPrefix: string;
   log: Logger;
   now?: () => number;
 }
@@ -112,13 +120,27 @@ const getConnection: Handler = async ({ params }, deps) => {
   return json(200, connectionStatus(connection, state, snap, waiting, reading));
 };
 
+/**
+ * Creates or replaces a connection's settings. Its secret is always its own (the secrets prefix plus
+ * its id; `secretRef` may be left out), so no token can point a connection at another's credentials;
+ * a `zoneUrl`, when given, must be an Autotask zone (the schema checks it).
+ */
 const putConnection: Handler = async ({ event, params }, deps) => {
   const id = connectionIdFrom(params[0] as string);
-  const body = readJson(event);
-  const parsed = connectionSettingsSchema.safeParse(body ?? {});
+  const raw = readJson(event) ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new HttpError(400, 'invalid-settings', 'the body must be a JSON object of settings');
+  const body = { secretRef: ownSecretRef(deps.connectionSecretPrefix, id), ...raw };
+  const parsed = connectionSettingsSchema.safeParse(body);
   if (!parsed.success) {
     throw new HttpError(400, 'invalid-settings', describeIssues(parsed.error));
   }
+  if (!isOwnSecretRef(parsed.data.secretRef, deps.connectionSecretPrefix, id))
+    throw new HttpError(
+      400,
+      'invalid-settings',
+      `secretRef: a connection uses its own secret, ${ownSecretRef(deps.connectionSecretPrefix, id)} (or leave secretRef out)`,
+    );
   if (!(await deps.secretExists(parsed.data.secretRef)))
     throw new HttpError(
       400,
@@ -168,6 +190,7 @@ const usage: Handler = async ({ event, params }, deps) => {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': `attachment; filename="${name}"`,
         'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
       },
       body: toCsv(rows),
     };
@@ -203,25 +226,27 @@ interface Route {
   method: string;
   path: RegExp;
   handler: Handler;
-  /** Wake links carry their own credential (the signed token in the path). */
-  public?: boolean;
+  /** What the bearer token's role must allow; 'wake-link': the signed token in the path is the credential. */
+  needs: Permission | 'wake-link';
 }
 
+/** Every route and the permission it needs (docs/security.md, "Roles", has the same table). */
 const ROUTES: Route[] = [
-  { method: 'GET', path: /^\/connections$/, handler: listConnections },
-  { method: 'GET', path: /^\/connections\/([^/]+)$/, handler: getConnection },
-  { method: 'PUT', path: /^\/connections\/([^/]+)$/, handler: putConnection },
-  { method: 'POST', path: /^\/connections\/([^/]+)\/wake$/, handler: wake },
-  { method: 'POST', path: /^\/connections\/([^/]+)\/sleep$/, handler: sleep },
-  { method: 'GET', path: /^\/connections\/([^/]+)\/usage$/, handler: usage },
-  { method: 'POST', path: /^\/jobs$/, handler: submitJobs },
-  { method: 'GET', path: /^\/wake-links\/([^/]+)$/, handler: wakeLinkPage, public: true },
-  { method: 'POST', path: /^\/wake-links\/([^/]+)$/, handler: wakeLinkConfirm, public: true },
+  { method: 'GET', path: /^\/connections$/, handler: listConnections, needs: 'read' },
+  { method: 'GET', path: /^\/connections\/([^/]+)$/, handler: getConnection, needs: 'read' },
+  { method: 'PUT', path: /^\/connections\/([^/]+)$/, handler: putConnection, needs: 'configure' },
+  { method: 'POST', path: /^\/connections\/([^/]+)\/wake$/, handler: wake, needs: 'steer' },
+  { method: 'POST', path: /^\/connections\/([^/]+)\/sleep$/, handler: sleep, needs: 'steer' },
+  { method: 'GET', path: /^\/connections\/([^/]+)\/usage$/, handler: usage, needs: 'read' },
+  { method: 'POST', path: /^\/jobs$/, handler: submitJobs, needs: 'submit-jobs' },
+  { method: 'GET', path: /^\/wake-links\/([^/]+)$/, handler: wakeLinkPage, needs: 'wake-link' },
+  { method: 'POST', path: /^\/wake-links\/([^/]+)$/, handler: wakeLinkConfirm, needs: 'wake-link' },
 ];
 
 /**
  * Finds the route (404 for an unknown path, 405 for a known path with another method), checks the
- * bearer token (401 without one, 403 with a wrong one) unless the route is a wake link, and runs it.
+ * bearer token (401 without one, 403 with a wrong one, 403 `insufficient-role` when its role lacks
+ * the route's permission) unless the route is a wake link, and runs it.
  * Every error a caller can cause is a 4xx with a JSON message; anything else is logged and a 500.
  */
 export const route = async (event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
@@ -238,10 +263,16 @@ export const route = async (event: APIGatewayProxyEventV2, deps: ApiDeps): Promi
       });
     }
     let caller = 'wake link';
-    if (!found.public) {
+    if (found.needs !== 'wake-link') {
       const check = await deps.tokens.verify(event.headers?.authorization);
       if (!check.ok)
         return errorBody(check.status, check.status === 401 ? 'unauthorized' : 'forbidden', check.message);
+      if (!allows(check.role, found.needs))
+        return errorBody(
+          403,
+          'insufficient-role',
+          `a ${check.role} token may not ${method} ${path}; it needs a ${rolesWith(found.needs).join(' or ')} token`,
+        );
       caller = check.name;
     }
     const params = (found.path.exec(path) ?? []).slice(1);

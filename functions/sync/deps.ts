@@ -1,5 +1,6 @@
 import { buildAlertingStateMachine } from '#functions/common/alerting.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
+import { AUTOTASK_ZONE_DISCOVERY_URL } from '#shared/autotask/zones.ts';
 import { dynamo } from '#shared/aws/dynamo.ts';
 import { secretsManager } from '#shared/aws/secrets.ts';
 import { DynamoBudgetStore } from '#shared/budget/dynamo-budget.ts';
@@ -16,13 +17,10 @@ import type { SuperviseDeps } from '#shared/usage/supervise.ts';
 export const buildSyncDeps = (): SuperviseDeps & { store: DynamoConnectionStore } => {
   const tableName = requireEnv(envNames.tableName);
   const store = new DynamoConnectionStore(dynamo, tableName);
-  const cached = new CachedConnections(store);
   const autotask = new AutotaskHttpClient({
-    zoneDiscoveryUrl: optionalEnv(
-      envNames.zoneDiscoveryUrl,
-      'https://webservices.autotask.net/atservicesrest',
-    ),
+    zoneDiscoveryUrl: optionalEnv(envNames.zoneDiscoveryUrl, AUTOTASK_ZONE_DISCOVERY_URL),
   });
+  const cached = new CachedConnections(store, { allowsZone: autotask.allowsZone });
   const zoneFor = (connection: Connection): Promise<string> =>
     cached.zoneFor(connection, () => autotask.discoverZone(connection.apiUser));
   const log = logger.child({ function: 'sync' });
@@ -33,7 +31,7 @@ export const buildSyncDeps = (): SuperviseDeps & { store: DynamoConnectionStore 
     tableName,
     budget,
     autotask,
-    credentials: new SecretsManagerCredentials(secretsManager),
+    credentials: new SecretsManagerCredentials(secretsManager, requireEnv(envNames.connectionSecretPrefix)),
     zoneFor,
     states: buildAlertingStateMachine(tableName, budget, log),
     hourly: new HourlyUsage(dynamo, tableName, budget),

@@ -1,5 +1,6 @@
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import { matchPath } from '#shared/autotask/paths.ts';
+import { AUTOTASK_ZONE_DISCOVERY_URL } from '#shared/autotask/zones.ts';
 import { dynamo } from '#shared/aws/dynamo.ts';
 import { secretsManager } from '#shared/aws/secrets.ts';
 import { sqs } from '#shared/aws/sqs.ts';
@@ -14,6 +15,7 @@ import { DynamoConnectionStore } from '#shared/connections/store.ts';
 import { DynamoExecutionStore } from '#shared/jobs/executions.ts';
 import { SqsJobQueue } from '#shared/jobs/queue.ts';
 import type { RunJobDeps } from '#shared/jobs/run-job.ts';
+import { parseReplyQueueUrls } from '#shared/jobs/schema.ts';
 import { logger } from '#shared/observability/logger.ts';
 
 /** Built once per container from the environment, failing fast with the missing variable's name. */
@@ -24,16 +26,16 @@ export const buildWorkerDeps = (): RunJobDeps => {
   // No mailer here (SES stays out of the worker's bundle): the sleep e-mail waits in the state's
   // outbox and the sync sends it within a minute.
   const states = new ConnectionStateMachine({ store: new DynamoStateStore(dynamo, tableName), budget, log });
+  const autotask = new AutotaskHttpClient({
+    zoneDiscoveryUrl: optionalEnv(envNames.zoneDiscoveryUrl, AUTOTASK_ZONE_DISCOVERY_URL),
+  });
   return {
-    connections: new CachedConnections(new DynamoConnectionStore(dynamo, tableName)),
-    credentials: new SecretsManagerCredentials(secretsManager),
-    budget,
-    autotask: new AutotaskHttpClient({
-      zoneDiscoveryUrl: optionalEnv(
-        envNames.zoneDiscoveryUrl,
-        'https://webservices.autotask.net/atservicesrest',
-      ),
+    connections: new CachedConnections(new DynamoConnectionStore(dynamo, tableName), {
+      allowsZone: autotask.allowsZone,
     }),
+    credentials: new SecretsManagerCredentials(secretsManager, requireEnv(envNames.connectionSecretPrefix)),
+    budget,
+    autotask,
     queue: new SqsJobQueue(sqs, {
       delay: requireEnv(envNames.delayQueueUrl),
       results: requireEnv(envNames.resultsQueueUrl),
@@ -41,6 +43,7 @@ export const buildWorkerDeps = (): RunJobDeps => {
     }),
     executions: new DynamoExecutionStore(dynamo, tableName),
     matchPath,
+    replyQueueUrls: parseReplyQueueUrls(process.env[envNames.replyQueueUrls]),
     log,
     batchingWindowMs: 1000 * Math.max(0, numberEnv(envNames.batchingWindowSeconds, 0)),
     onThrottled429: async (connection) => {

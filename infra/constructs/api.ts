@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { envNames } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
 import type { Alerts } from './alerts.ts';
-import { entryPath, GovernorFunction } from './governor-function.ts';
+import { entryPath, GovernorFunction, TABLE_ACTIONS } from './governor-function.ts';
 
 /** The operators' routes. Each needs `Authorization: Bearer <token>`, checked by the function itself. */
 export const OPERATOR_ROUTES: ReadonlyArray<readonly [HttpMethod, string]> = [
@@ -63,6 +63,8 @@ export interface ApiProps {
   readonly alerts: Alerts;
   readonly wakeLinkSecret: ISecret;
   readonly connectionSecretPrefix: string;
+  /** The queues jobs may name as `replyTo`: `POST /jobs` refuses any other. */
+  readonly replyQueueArns: readonly string[];
   readonly throttleRate: number;
   readonly throttleBurst: number;
   readonly corsOrigins: readonly string[];
@@ -92,11 +94,12 @@ export class Api extends Construct {
       logRetentionDays: props.logRetentionDays,
       logLevel: props.logLevel,
     })
-      .bindTable(props.table, { scan: true })
+      .bindTable(props.table, TABLE_ACTIONS.api)
       .bindQueue(envNames.jobsQueueUrl, props.jobsQueue)
       .bindQueue(envNames.delayQueueUrl, props.delayQueue)
       // GET /connections/{id} reports the jobs waiting (approximate counts of the two queues)
       .allowQueueAttributes(props.jobsQueue, props.delayQueue)
+      .listReplyQueues(props.replyQueueArns)
       .bindSecret(envNames.wakeLinkSecretArn, props.wakeLinkSecret)
       // Checks that a connection's secretRef exists when it is saved; it never reads the secret.
       .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:DescribeSecret'])

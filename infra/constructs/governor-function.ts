@@ -9,6 +9,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { envNames } from '#shared/config/resources.ts';
+import { queueUrlFromArn } from '#shared/jobs/schema.ts';
 import { BUNDLE_ALIASES } from '../bundling/aliases.ts';
 import type { LogLevel } from '../config.ts';
 
@@ -26,16 +27,29 @@ export const entryPath = (name: 'worker' | 'sync' | 'api'): string =>
 export const ESM_REQUIRE_BANNER =
   "import{createRequire as __governorCreateRequire}from'node:module';const require=__governorCreateRequire(import.meta.url);";
 
-/** DynamoDB actions the functions' store code issues (see shared/): no Transact*, no table admin. */
-export const TABLE_ITEM_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:Query',
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-] as const;
+/**
+ * The DynamoDB actions each function's code issues (shared/), and no more: nothing deletes an item,
+ * writes in batches or scans (items expire by TTL; lists go through index items).
+ * - worker: budget reservations, leases, connection state, execution records;
+ * - sync and API: also the connections' index (BatchGetItem) and the usage hours (Query).
+ */
+export const TABLE_ACTIONS = {
+  worker: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  sync: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+  ],
+  api: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+  ],
+} as const;
 
 export interface GovernorFunctionProps {
   /** Absolute path of the entry file (see entryPath). */
@@ -131,10 +145,10 @@ export class GovernorFunction extends NodejsFunction {
     });
   }
 
-  /** TABLE_NAME + item-level read/write (optionally Scan, for listing connections). */
-  bindTable(table: ITable, options: { scan?: boolean } = {}): this {
+  /** TABLE_NAME + exactly the item actions this function's code uses (TABLE_ACTIONS). */
+  bindTable(table: ITable, actions: readonly string[]): this {
     this.addEnvironment(envNames.tableName, table.tableName);
-    table.grant(this, ...TABLE_ITEM_ACTIONS, ...(options.scan ? ['dynamodb:Scan'] : []));
+    table.grant(this, ...actions);
     return this;
   }
 
@@ -153,11 +167,24 @@ export class GovernorFunction extends NodejsFunction {
     return this;
   }
 
-  /** Queues named by jobs' `replyTo` (configured ARNs): send only, no env var (the job carries the URL). */
+  /**
+   * Queues named by jobs' `replyTo` (configured ARNs): REPLY_QUEUE_URLS (see `listReplyQueues`) and
+   * sqs:SendMessage to them only.
+   */
   allowReplyQueues(queueArns: readonly string[]): this {
+    this.listReplyQueues(queueArns);
     if (queueArns.length > 0) {
       this.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [...queueArns] }));
     }
+    return this;
+  }
+
+  /**
+   * REPLY_QUEUE_URLS: the configured reply queues' URLs, derived from their ARNs (empty: none), the
+   * only `replyTo` a job may name. No permission: the API checks jobs against it, the worker sends.
+   */
+  listReplyQueues(queueArns: readonly string[]): this {
+    this.addEnvironment(envNames.replyQueueUrls, queueArns.map(queueUrlFromArn).join(','));
     return this;
   }
 
@@ -169,10 +196,12 @@ export class GovernorFunction extends NodejsFunction {
   }
 
   /**
-   * Secrets created by operators under a name prefix (the connections' Autotask credentials).
+   * Secrets created by operators under a name prefix (the connections' Autotask credentials), and
+   * CONNECTION_SECRET_PREFIX, by which the code refuses any other secret for a connection.
    * `actions` is GetSecretValue for the functions that call Autotask, DescribeSecret for the API.
    */
   allowSecretsUnder(prefix: string, actions: readonly string[]): this {
+    this.addEnvironment(envNames.connectionSecretPrefix, prefix);
     const stack = Stack.of(this);
     this.addToRolePolicy(
       new PolicyStatement({

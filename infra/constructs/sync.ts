@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { envNames } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
 import type { Alerts } from './alerts.ts';
-import { entryPath, GovernorFunction } from './governor-function.ts';
+import { entryPath, GovernorFunction, TABLE_ACTIONS } from './governor-function.ts';
 
 export interface SyncProps {
   readonly table: ITable;
@@ -40,7 +40,7 @@ export class Sync extends Construct {
       logLevel: props.logLevel,
       environment: { [envNames.zoneDiscoveryUrl]: props.zoneDiscoveryUrl },
     })
-      .bindTable(props.table)
+      .bindTable(props.table, TABLE_ACTIONS.sync)
       .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:GetSecretValue'])
       .bindSecret(envNames.wakeLinkSecretArn, props.wakeLinkSecret)
       .bindSender(props.alerts);

@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { envNames, WORKER_TIMEOUT_SECONDS } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
-import { entryPath, GovernorFunction } from './governor-function.ts';
+import { entryPath, GovernorFunction, TABLE_ACTIONS } from './governor-function.ts';
 import type { Queues } from './queues.ts';
 
 export interface WorkerProps {
@@ -47,7 +47,7 @@ export class Worker extends Construct {
         [envNames.batchingWindowSeconds]: String(props.maxBatchingWindowSeconds),
       },
     })
-      .bindTable(props.table)
+      .bindTable(props.table, TABLE_ACTIONS.worker)
       .bindQueue(envNames.delayQueueUrl, queues.delay)
       .bindQueue(envNames.resultsQueueUrl, queues.results)
       .bindQueue(envNames.deadLetterQueueUrl, queues.deadLetter)

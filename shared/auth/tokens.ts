@@ -8,6 +8,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { isRole, LEGACY_ROLE, ROLES, type Role } from '#shared/auth/roles.ts';
 import { ValidationError } from '#shared/errors.ts';
 
 /**
@@ -19,17 +20,21 @@ import { ValidationError } from '#shared/errors.ts';
 export interface ApiTokenInfo {
   id: string;
   name: string;
+  /** 'unknown': a stored role this version does not know; such a token is refused. */
+  role: Role | 'unknown';
+  /** Created before roles existed: no role is stored and it acts as LEGACY_ROLE. */
+  legacy?: true;
   createdAt: string;
   revokedAt?: string;
 }
 
 export type TokenCheck =
-  | { ok: true; id: string; name: string }
+  | { ok: true; id: string; name: string; role: Role }
   | { ok: false; status: 401 | 403; message: string };
 
 export interface TokenStore {
   /** The plain token is returned once, never stored. */
-  create(name: string): Promise<ApiTokenInfo & { token: string }>;
+  create(name: string, role: Role): Promise<ApiTokenInfo & { token: string }>;
   /** `authorization` is the raw Authorization header value. */
   verify(authorization: string | undefined): Promise<TokenCheck>;
   /** false if there is no such token. */
@@ -68,6 +73,21 @@ export const validateTokenName = (name: unknown): string => {
   return trimmed;
 };
 
+export const validateRole = (role: unknown): Role => {
+  if (!isRole(role))
+    throw new ValidationError(`token role must be one of ${ROLES.join(', ')}`, 'invalid-token-role');
+  return role;
+};
+
+/**
+ * The stored role. None at all (a token older than roles) reads as the legacy role; a role this
+ * code does not know (written by a newer version, or by hand) grants nothing.
+ */
+const roleOf = (item: Record<string, AttributeValue>): { role: Role; legacy?: true } | undefined => {
+  if (item.role === undefined) return { role: LEGACY_ROLE, legacy: true };
+  return isRole(item.role.S) ? { role: item.role.S } : undefined;
+};
+
 const deny = (status: 401 | 403, message: string): TokenCheck => ({ ok: false, status, message });
 
 export class DynamoTokenStore implements TokenStore {
@@ -77,8 +97,9 @@ export class DynamoTokenStore implements TokenStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(name: string): Promise<ApiTokenInfo & { token: string }> {
+  async create(name: string, role: Role): Promise<ApiTokenInfo & { token: string }> {
     const cleanName = validateTokenName(name);
+    const cleanRole = validateRole(role);
     const id = randomId();
     const secret = randomBytes(32).toString('hex');
     const createdAt = new Date(this.now()).toISOString();
@@ -90,6 +111,7 @@ export class DynamoTokenStore implements TokenStore {
           type: { S: 'api-token' },
           hash: { S: sha256(secret).toString('hex') },
           name: { S: cleanName },
+          role: { S: cleanRole },
           createdAt: { S: createdAt },
         },
         // 62^12 ids make a collision practically impossible; the condition makes it harmless anyway.
@@ -104,7 +126,7 @@ export class DynamoTokenStore implements TokenStore {
         ExpressionAttributeValues: { ':id': { SS: [id] } },
       }),
     );
-    return { id, name: cleanName, createdAt, token: `agt_${id}_${secret}` };
+    return { id, name: cleanName, role: cleanRole, createdAt, token: `agt_${id}_${secret}` };
   }
 
   /**
@@ -131,7 +153,9 @@ export class DynamoTokenStore implements TokenStore {
     const matches = timingSafeEqual(presented, stored ?? DUMMY_HASH) && stored !== undefined;
     if (!out.Item || !matches) return deny(403, 'invalid API token');
     if (out.Item.revokedAt?.S) return deny(403, 'API token has been revoked');
-    return { ok: true, id, name: out.Item.name?.S ?? '' };
+    const role = roleOf(out.Item);
+    if (!role) return deny(403, 'API token has a role this version does not know');
+    return { ok: true, id, name: out.Item.name?.S ?? '', role: role.role };
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -170,8 +194,8 @@ export class DynamoTokenStore implements TokenStore {
               [this.tableName]: {
                 Keys: keys,
                 // The hash never leaves the table, not even into this process.
-                ProjectionExpression: 'pk, #name, createdAt, revokedAt',
-                ExpressionAttributeNames: { '#name': 'name' },
+                ProjectionExpression: 'pk, #name, #role, createdAt, revokedAt',
+                ExpressionAttributeNames: { '#name': 'name', '#role': 'role' },
                 ConsistentRead: true,
               },
             },
@@ -188,6 +212,7 @@ export class DynamoTokenStore implements TokenStore {
 const fromItem = (item: Record<string, AttributeValue>): ApiTokenInfo => ({
   id: (item.pk?.S ?? '').replace(/^TOKEN#/, ''),
   name: item.name?.S ?? '',
+  ...(roleOf(item) ?? { role: 'unknown' as const }),
   createdAt: item.createdAt?.S ?? '',
   ...(item.revokedAt?.S ? { revokedAt: item.revokedAt.S } : {}),
 });

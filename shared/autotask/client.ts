@@ -11,6 +11,7 @@ import type {
   HttpMethod,
   SendOptions,
 } from '#shared/autotask/types.ts';
+import { ZONE_URL_FORM, zonePolicy } from '#shared/autotask/zones.ts';
 import { AutotaskError, type AutotaskErrorKind } from '#shared/errors.ts';
 
 export interface AutotaskHttpClientOptions {
@@ -40,9 +41,12 @@ export class AutotaskHttpClient implements AutotaskApi {
   private readonly zoneDiscoveryUrl: string;
   private readonly fetchImpl: typeof fetch;
   private readonly defaultTimeoutMs: number;
+  /** The credentials go to Autotask's zones only (shared/autotask/zones.ts), whatever a caller passes. */
+  readonly allowsZone: (zoneUrl: string) => boolean;
 
   constructor(options: AutotaskHttpClientOptions) {
     this.zoneDiscoveryUrl = options.zoneDiscoveryUrl.replace(/\/+$/, '');
+    this.allowsZone = zonePolicy(this.zoneDiscoveryUrl);
     const impl = options.fetch ?? globalThis.fetch;
     this.fetchImpl = (input, init) => impl(input, init);
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 20_000;
@@ -62,7 +66,15 @@ export class AutotaskHttpClient implements AutotaskApi {
     if (answer.status >= 200 && answer.status < 300 && answer.errors.length === 0) {
       const body = answer.json as { url?: unknown; Url?: unknown } | undefined;
       const zone = body?.url ?? body?.Url;
-      if (typeof zone === 'string' && isHttpUrl(zone)) return zone.endsWith('/') ? zone : `${zone}/`;
+      if (typeof zone === 'string' && isHttpUrl(zone)) {
+        const zoneUrl = zone.endsWith('/') ? zone : `${zone}/`;
+        if (this.allowsZone(zoneUrl)) return zoneUrl;
+        throw new AutotaskError(
+          'client',
+          `${what} answered a zone that is not an Autotask zone (${ZONE_URL_FORM}): ${zoneUrl.slice(0, MAX_DETAIL)}`,
+          answer.status,
+        );
+      }
       throw new AutotaskError(
         'server',
         `${what} answered ${answer.status} without a usable url: ${detail}`,
@@ -94,8 +106,11 @@ export class AutotaskHttpClient implements AutotaskApi {
     const secrets = [credentials.secret];
     const what = `${call.method} ${call.path}`;
     const base = zoneBase(zoneUrl);
-    if (!base)
-      throw new AutotaskError('client', `Autotask ${what}: the zone url "${zoneUrl}" is not an http(s) URL`);
+    if (!base || !this.allowsZone(zoneUrl))
+      throw new AutotaskError(
+        'client',
+        `Autotask ${what}: the zone url "${zoneUrl.slice(0, MAX_DETAIL)}" is not an Autotask zone (${ZONE_URL_FORM}); nothing was sent`,
+      );
     if (!call.path.startsWith('/') || /[?#]/.test(call.path)) {
       throw new AutotaskError(
         'client',

@@ -53,6 +53,8 @@ export const envNames = {
   resultsQueueUrl: 'RESULTS_QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   zoneDiscoveryUrl: 'ZONE_DISCOVERY_URL',
+  /** `autotask-governor/<stage>/connections/`: a connection's secret is this prefix + its id. */
+  connectionSecretPrefix: 'CONNECTION_SECRET_PREFIX',
   senderEmail: 'SENDER_EMAIL',
   /** Stack-wide admins (comma-separated), added to every connection's own alert recipients. */
   alertRecipients: 'ALERT_RECIPIENTS',
@@ -63,4 +65,6 @@ export const envNames = {
   logLevel: 'LOG_LEVEL',
   /** The worker's event-source batching window (s): jobs sent to the delay queue leave that much early. */
   batchingWindowSeconds: 'BATCHING_WINDOW_SECONDS',
+  /** The queues jobs may name as `replyTo` (comma-separated SQS queue URLs; none set: no `replyTo` allowed). */
+  replyQueueUrls: 'REPLY_QUEUE_URLS',
 } as const;

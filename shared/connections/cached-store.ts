@@ -1,5 +1,15 @@
+import { isAutotaskZone, ZONE_URL_FORM } from '#shared/autotask/zones.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import type { ConnectionStore } from '#shared/connections/store.ts';
+import { ConfigError } from '#shared/errors.ts';
+
+export interface CachedConnectionsOptions {
+  /** The zones requests may go to (shared/autotask/zones.ts `zonePolicy`); default Autotask's only. */
+  allowsZone?: (zoneUrl: string) => boolean;
+  ttlMs?: number;
+  missingTtlMs?: number;
+  now?: () => number;
+}
 
 /**
  * A warm worker reads each connection's settings at most every `ttlMs`, so settings changes reach
@@ -14,12 +24,20 @@ export class CachedConnections {
    *  zone was stored lack it). */
   private readonly zones = new Map<string, string>();
 
+  private readonly allowsZone: (zoneUrl: string) => boolean;
+  private readonly ttlMs: number;
+  private readonly missingTtlMs: number;
+  private readonly now: () => number;
+
   constructor(
     private readonly store: ConnectionStore,
-    private readonly ttlMs = 30_000,
-    private readonly missingTtlMs = 5_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: CachedConnectionsOptions = {},
+  ) {
+    this.allowsZone = options.allowsZone ?? isAutotaskZone;
+    this.ttlMs = options.ttlMs ?? 30_000;
+    this.missingTtlMs = options.missingTtlMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+  }
 
   async get(connectionId: string): Promise<Connection | undefined> {
     const hit = this.cache.get(connectionId);
@@ -34,16 +52,26 @@ export class CachedConnections {
 
   /**
    * The connection's zone URL: stored with its settings, or discovered (`discover`) and stored once
-   * however many jobs of this container ask at the same time.
+   * however many jobs of this container ask at the same time. A stored zone that is not an Autotask
+   * zone (written before settings were checked, or by hand) is a ConfigError: nothing is sent to it.
    */
   async zoneFor(connection: Connection, discover: () => Promise<string>): Promise<string> {
-    if (connection.zoneUrl) return connection.zoneUrl;
+    if (connection.zoneUrl) {
+      if (this.allowsZone(connection.zoneUrl)) return connection.zoneUrl;
+      throw new ConfigError(
+        `connection "${connection.connectionId}": its zoneUrl is not an Autotask zone (${ZONE_URL_FORM}); nothing was sent`,
+      );
+    }
     // keyed by API user too: another user may live in another zone
     const zoneKey = `${connection.connectionId}/${connection.apiUser}`;
     const cached = this.zones.get(zoneKey);
     if (cached) return cached;
     return this.once(this.discovering, zoneKey, async () => {
       const zoneUrl = await discover();
+      if (!this.allowsZone(zoneUrl))
+        throw new ConfigError(
+          `zone discovery answered a zone that is not an Autotask zone (${ZONE_URL_FORM})`,
+        );
       await this.cacheZone(connection.connectionId, zoneUrl);
       this.zones.set(zoneKey, zoneUrl);
       return zoneUrl;

@@ -6,6 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { isAutotaskZone } from '#shared/autotask/zones.ts';
 import {
   type Connection,
   type ConnectionSettingsInput,
@@ -56,7 +57,13 @@ export class DynamoConnectionStore implements ConnectionStore {
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
-    if (existing?.zoneUrl && !input.zoneUrl && existing.apiUser === settings.apiUser) {
+    // the zone found for this API user stays, unless it is no Autotask zone (then discovery runs again)
+    if (
+      existing?.zoneUrl &&
+      !input.zoneUrl &&
+      existing.apiUser === settings.apiUser &&
+      isAutotaskZone(existing.zoneUrl)
+    ) {
       connection.zoneUrl = existing.zoneUrl;
       if (existing.zoneCheckedAt) connection.zoneCheckedAt = existing.zoneCheckedAt;
     }

@@ -153,7 +153,8 @@ describe('GovernorStack (default configuration)', () => {
   it('gives each function exactly the environment it reads, no secret values', () => {
     const env = (id: string) =>
       Object.keys(template.toJSON().Resources[id].Properties.Environment.Variables).sort();
-    const shared = ['LOG_LEVEL', 'NODE_OPTIONS', 'TABLE_NAME'];
+    // every function refuses a connection secret outside CONNECTION_SECRET_PREFIX
+    const shared = ['CONNECTION_SECRET_PREFIX', 'LOG_LEVEL', 'NODE_OPTIONS', 'TABLE_NAME'];
     const alerting = [...shared, 'PUBLIC_API_URL', 'SENDER_EMAIL', 'WAKE_LINK_SECRET_ARN'];
     expect(env(ids.worker!)).toEqual(
       [
@@ -162,13 +163,22 @@ describe('GovernorStack (default configuration)', () => {
         'DEAD_LETTER_QUEUE_URL',
         'DELAY_QUEUE_URL',
         'JOBS_QUEUE_URL',
+        'REPLY_QUEUE_URLS',
         'RESULTS_QUEUE_URL',
         'ZONE_DISCOVERY_URL',
       ].sort(),
     );
     expect(env(ids.sync!)).toEqual([...alerting, 'ZONE_DISCOVERY_URL'].sort());
-    expect(env(ids.api!)).toEqual([...alerting, 'DELAY_QUEUE_URL', 'JOBS_QUEUE_URL'].sort());
+    // the API and the worker refuse any replyTo outside REPLY_QUEUE_URLS (none configured: empty)
+    expect(env(ids.api!)).toEqual(
+      [...alerting, 'DELAY_QUEUE_URL', 'JOBS_QUEUE_URL', 'REPLY_QUEUE_URLS'].sort(),
+    );
     const apiVars = template.toJSON().Resources[ids.api!].Properties.Environment.Variables;
+    expect(apiVars.REPLY_QUEUE_URLS).toBe('');
+    expect(template.toJSON().Resources[ids.worker!].Properties.Environment.Variables.REPLY_QUEUE_URLS).toBe(
+      '',
+    );
+    expect(apiVars.CONNECTION_SECRET_PREFIX).toBe('autotask-governor/prod/connections/');
     expect(apiVars.WAKE_LINK_SECRET_ARN).toEqual({
       Ref: expect.stringMatching(/^SecretsWakeLinkSigningKey/),
     });
@@ -301,6 +311,52 @@ describe('GovernorStack (default configuration)', () => {
     template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'alerts@msp.example' });
   });
 
+  it("pins each function role's actions: exactly what its code calls (no DeleteItem, BatchWriteItem or Scan)", () => {
+    const byRole: Record<string, Set<string>> = {};
+    for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
+      for (const role of policy.Properties.Roles as Array<{ Ref: string }>) {
+        const name = /^(Worker|Sync|Api)FunctionRole/.exec(role.Ref)?.[1] ?? role.Ref;
+        byRole[name] ??= new Set();
+        for (const statement of policy.Properties.PolicyDocument.Statement)
+          for (const action of [statement.Action].flat()) byRole[name]?.add(action);
+      }
+    }
+    const common = [
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ];
+    const items = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const indexAndHours = ['dynamodb:BatchGetItem', 'dynamodb:Query'];
+    const sesSend = ['ses:SendEmail', 'ses:SendRawEmail'];
+    // the wake-link key: grantRead adds DescribeSecret to GetSecretValue
+    const readSecret = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+    const sorted = (...lists: string[][]) => [...new Set(lists.flat())].sort();
+    expect(Object.fromEntries(Object.entries(byRole).map(([k, v]) => [k, [...v].sort()]))).toEqual({
+      Worker: sorted(
+        common,
+        items,
+        ['secretsmanager:GetSecretValue'],
+        [
+          // its two event sources, and sends to the delay, results and dead-letter queues
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
+          'sqs:SendMessage',
+        ],
+      ),
+      Sync: sorted(common, items, indexAndHours, sesSend, readSecret),
+      Api: sorted(common, items, indexAndHours, sesSend, readSecret, [
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ]),
+    });
+  });
+
   it('grants least privilege: no wildcard actions, "*" resources only where AWS requires them', () => {
     const statements: Array<{ Effect: string; Action: string | string[]; Resource: unknown }> = [];
     for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
@@ -381,6 +437,13 @@ describe('GovernorStack (configured)', () => {
       id.startsWith('WorkerFunction'),
     )?.[1];
     expect(worker?.Properties.Environment.Variables.BATCHING_WINDOW_SECONDS).toBe('3');
+    // the only replyTo the worker and POST /jobs accept: the reply queue's URL, derived from its ARN
+    const replyUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/crm-replies';
+    expect(worker?.Properties.Environment.Variables.REPLY_QUEUE_URLS).toBe(replyUrl);
+    const api = resourcesOf(template, 'AWS::Lambda::Function').find(([id]) =>
+      id.startsWith('ApiFunction'),
+    )?.[1];
+    expect(api?.Properties.Environment.Variables.REPLY_QUEUE_URLS).toBe(replyUrl);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });

@@ -82,6 +82,8 @@ describe('usage report', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename=".*\.csv"/);
+    // a browser must not sniff the rows (operator-controlled text) into HTML
+    expect(csv.headers.get('x-content-type-options')).toBe('nosniff');
     const lines = csv.text.trimEnd().split('\r\n');
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
     const firstHour = Math.floor((Math.floor(now / DAY) * DAY - 3 * DAY) / HOUR);

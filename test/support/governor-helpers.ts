@@ -1,8 +1,9 @@
-import { LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
+import { LOCAL_SECRET_PREFIX, LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
+import { putSecret } from '#local/secrets.ts';
 import type { ConnectionSettingsInput } from '#shared/connections/model.ts';
 import type { JobResult } from '#shared/jobs/result.ts';
 
-/** Another connection to the same simulated database, with its own budget. */
+/** Another connection to the same simulated database, with its own budget and its own secret. */
 export const addConnection = async (
   gov: LocalGovernor,
   connectionId: string,
@@ -10,10 +11,12 @@ export const addConnection = async (
 ) => {
   const { dynamo } = await import('#shared/aws/clients.ts');
   const { DynamoConnectionStore } = await import('#shared/connections/store.ts');
+  const secretRef = `${LOCAL_SECRET_PREFIX}${connectionId}`;
+  await putSecret(secretRef, { secret: LOCAL_USER.secret });
   return new DynamoConnectionStore(dynamo, gov.resources.tableName).put(connectionId, {
     apiUser: LOCAL_USER.username,
     integrationCode: LOCAL_USER.integrationCode,
-    secretRef: `autotask-governor/local/connections/${gov.connectionId}`,
+    secretRef,
     ...settings,
   });
 };
