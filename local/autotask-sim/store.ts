@@ -26,10 +26,34 @@ export class Collection {
     return this.items.get(id);
   }
 
+  /**
+   * Adds an entity or replaces the one with its id. Updates (PATCH, PUT) store a new object, so the
+   * sorted list the query path reads gets it too: replaced in place (same id, same position) when
+   * that list is built, rebuilt for a new id.
+   */
   put(entity: Entity): void {
-    if (!this.items.has(entity.id)) this.sorted = null;
+    const replacing = this.items.has(entity.id);
     this.items.set(entity.id, entity);
     if (entity.id >= this.nextId) this.nextId = entity.id + 1;
+    if (!this.sorted) return;
+    const at = replacing ? this.indexOf(entity.id) : -1;
+    if (at >= 0) this.sorted[at] = entity;
+    else this.sorted = null;
+  }
+
+  /** Position of `id` in the sorted list (binary search), or -1. */
+  private indexOf(id: number): number {
+    const sorted = this.sorted ?? [];
+    let lo = 0;
+    let hi = sorted.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const found = sorted[mid]?.id ?? 0;
+      if (found === id) return mid;
+      if (found < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   delete(id: number): boolean {

@@ -23,7 +23,10 @@ export interface ExecutionStore {
   claim(connectionId: string, jobId: string): Promise<Claim>;
   /** Autotask answered: remember the result (republished on redelivery). */
   complete(connectionId: string, jobId: string, result: JobResult): Promise<void>;
-  /** Autotask did not apply the write (5xx, refused, throttled): a later attempt may claim again. */
+  /**
+   * The write may be sent again (refused by a 429/thread limit, or a PATCH/PUT/DELETE, or a POST
+   * with `retryUnsafeWrites`, after a 5xx, timeout or reset): a later attempt may claim again.
+   */
   abandon(connectionId: string, jobId: string): Promise<void>;
 }
 

@@ -118,10 +118,14 @@ export const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext)
   const { err, job, connection, meta, body, log } = ctx;
   const now = (deps.now ?? Date.now)();
   const write = isWrite(job);
-  const unknownOutcome = write && (err.kind === 'timeout' || err.kind === 'network');
+  // 5xx, timeout or reset: Autotask may have applied the write before its answer was lost, so only
+  // a write that is safe to apply twice is sent again (see `mayResend`).
+  const unknownOutcome = write && err.retryable && !mayResend(job);
   const waitUntil = (grant: Extract<ReserveOutcome, { granted: false }>) =>
     wait(deps, body, meta, connection, job, grant, log);
-  // Autotask refused or failed the write without applying it: a later attempt may send it again.
+  // Autotask refused the write without applying it (429, thread limit), or it may be sent again
+  // (an idempotent method, or the job opted in): release the claim so the next attempt can take it.
+  // Only this attempt held it (the claim is a conditional put), so no two attempts run at once.
   if (
     write &&
     !unknownOutcome &&
@@ -153,7 +157,7 @@ export const handleAutotaskError = async (deps: RunJobDeps, ctx: FailureContext)
     error: {
       kind: err.kind,
       message: unknownOutcome
-        ? `${err.message}; the write may or may not have been applied, so it was not retried`
+        ? `${err.message}; the write may or may not have been applied, so it was not retried (a POST is sent once unless the job sets retryUnsafeWrites)`
         : err.message,
       ...(err.errors.length ? { errors: err.errors } : {}),
     },
@@ -196,6 +200,14 @@ export const publish = async (
     return false;
   }
 };
+
+/**
+ * Whether a job may be sent again after a 5xx, a timeout or a reset connection, when Autotask may
+ * have applied it: reads, and PATCH, PUT and DELETE (applying them twice leaves the same state)
+ * may; a POST creates something each time it is applied, so only with the job's `retryUnsafeWrites`.
+ */
+export const mayResend = (job: Job): boolean =>
+  !isWrite(job) || job.request.method !== 'POST' || job.retryUnsafeWrites === true;
 
 /** Writes change Autotask; POST queries (`/query`, `/query/count`) only read. */
 export const isWrite = (job: Job): boolean =>

@@ -78,7 +78,8 @@ const MAX_HOLD_MS = 1_000;
  * 2. load the connection and check the path against the Autotask API (dead-letter on failure);
  * 3. for each request (query pages too): reserve budget and a thread slot, then call Autotask;
  * 4. no budget -> back to the delay queue until the window has room (attempts untouched);
- *    Autotask 5xx/timeouts -> delay queue with backoff and attempts + 1, dead-letter when exhausted;
+ *    Autotask 5xx/timeouts/resets -> delay queue with backoff and attempts + 1, dead-letter when
+ *    exhausted (a POST write is sent once: it fails with "outcome unknown" unless retryUnsafeWrites);
  *    Autotask 4xx / `errors` -> a failed result;
  * 5. publish the result to `replyTo` or the results queue; a result that cannot be published is
  *    dead-lettered with the job (`result-undeliverable`), never a reason to call Autotask again.

@@ -57,6 +57,8 @@ export const jobSchema = z
       )
       .optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
+    /** Retry a POST after a 5xx, timeout or reset too, accepting a possible duplicate (README). */
+    retryUnsafeWrites: z.boolean().default(false),
   })
   .strict();
 

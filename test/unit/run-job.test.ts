@@ -564,3 +564,194 @@ describe('thread lease of the last job of a batch', () => {
     expect(b.released()).toBe(1);
   });
 });
+
+describe('writes are sent once unless the job says otherwise (issue 22)', () => {
+  const ticket = { method: 'POST', path: '/Tickets', body: { title: 'x', companyID: 1 } };
+  const faults = {
+    '5xx': () => new AutotaskError('server', 'Autotask 500 POST /Tickets: internal error', 500),
+    timeout: () => new AutotaskError('timeout', 'Autotask POST /Tickets: no complete answer within 20000 ms'),
+    reset: () => new AutotaskError('network', 'Autotask POST /Tickets: network error (ECONNRESET)'),
+  };
+
+  /** An execution store that keeps its records between runs, with the DynamoDB store's conditions. */
+  const statefulExecutions = (h: ReturnType<typeof harness>) => {
+    const records = new Map<string, { status: 'in-flight' | 'abandoned' | 'done'; result?: JobResult }>();
+    h.deps.executions = {
+      claim: async (c, id) => {
+        h.executions.push('claim');
+        const found = records.get(`${c}/${id}`);
+        if (found === undefined || found.status === 'abandoned') {
+          records.set(`${c}/${id}`, { status: 'in-flight' });
+          return { state: 'claimed' };
+        }
+        return found.status === 'done' && found.result
+          ? { state: 'done', result: found.result }
+          : { state: 'in-flight', since: NOW };
+      },
+      complete: async (c, id, result) => {
+        h.executions.push('complete');
+        records.set(`${c}/${id}`, { status: 'done', result });
+      },
+      abandon: async (c, id) => {
+        h.executions.push('abandon');
+        if (records.get(`${c}/${id}`)?.status === 'in-flight')
+          records.set(`${c}/${id}`, { status: 'abandoned' });
+      },
+    };
+    return records;
+  };
+
+  for (const [fault, make] of Object.entries(faults)) {
+    it(`a POST answered ${fault} is sent once and fails: its outcome is unknown`, async () => {
+      const h = harness({ answers: [make(), { itemId: 2 }] });
+      expect(await run(h, job(ticket))).toBe('failed');
+      expect(h.sent).toHaveLength(1);
+      expect(h.delayed).toHaveLength(0);
+      expect(h.dead).toHaveLength(0);
+      expect(h.results).toHaveLength(1);
+      expect(h.results[0]).toMatchObject({ status: 'failed', calls: 1, attempts: 1 });
+      expect(h.results[0]?.error?.message).toMatch(
+        /may or may not have been applied, so it was not retried.*retryUnsafeWrites/,
+      );
+      // recorded like other failed writes: a redelivery republishes it instead of sending again
+      expect(h.executions).toEqual(['claim', 'complete']);
+    });
+  }
+
+  it('records the 5xx status and kind of a POST that is not resent', async () => {
+    const h = harness({ answers: [faults['5xx']()] });
+    await run(h, job(ticket));
+    expect(h.results[0]).toMatchObject({ httpStatus: 500, error: { kind: 'server' } });
+  });
+
+  it('a POST with retryUnsafeWrites answered 5xx is retried with attempts + 1, then succeeds', async () => {
+    const h = harness({ answers: [faults['5xx'](), { itemId: 7 }] });
+    statefulExecutions(h);
+    const body = job(ticket, { retryUnsafeWrites: true });
+    expect(await run(h, body)).toBe('retrying');
+    expect(h.sent).toHaveLength(1);
+    expect(h.results).toHaveLength(0);
+    expect(h.delayed).toHaveLength(1);
+    expect(h.delayed[0]?.meta.attempts).toBe(1);
+    expect(h.delayed[0]?.seconds).toBeGreaterThanOrEqual(1);
+    expect(h.executions).toEqual(['claim', 'abandon']);
+    // the next run (what the delay queue hands back) claims again and sends it
+    expect(await run(h, body, h.delayed[0]?.meta)).toBe('succeeded');
+    expect(h.sent).toHaveLength(2);
+    expect(h.results[0]).toMatchObject({ status: 'succeeded', response: { itemId: 7 }, attempts: 2 });
+    expect(h.executions).toEqual(['claim', 'abandon', 'claim', 'complete']);
+  });
+
+  it('a POST with retryUnsafeWrites is retried after a timeout and a reset too', async () => {
+    for (const make of [faults.timeout, faults.reset]) {
+      const h = harness({ answers: [make()] });
+      expect(await run(h, job(ticket, { retryUnsafeWrites: true }))).toBe('retrying');
+      expect(h.delayed[0]?.meta.attempts).toBe(1);
+    }
+  });
+
+  it('retryUnsafeWrites: false is the default and behaves as if it were left out', async () => {
+    const h = harness({ answers: [faults['5xx']()] });
+    expect(await run(h, job(ticket, { retryUnsafeWrites: false }))).toBe('failed');
+    expect(h.sent).toHaveLength(1);
+    // not a boolean: the job fails the schema
+    const bad = harness();
+    expect(await run(bad, job(ticket, { retryUnsafeWrites: 'yes' }))).toBe('dead-lettered');
+    expect(bad.dead[0]?.reason).toBe('invalid-job');
+    expect(bad.sent).toHaveLength(0);
+  });
+
+  it('a PATCH answered 5xx is retried with attempts + 1 (the claim released), then applied once', async () => {
+    const h = harness({
+      answers: [new AutotaskError('server', 'Autotask 503 PATCH /Tickets', 503), { itemId: 1 }],
+    });
+    statefulExecutions(h);
+    const body = job({ method: 'PATCH', path: '/Tickets', body: { id: 1, status: 5 } });
+    expect(await run(h, body)).toBe('retrying');
+    expect(h.delayed[0]?.meta.attempts).toBe(1);
+    expect(h.executions).toEqual(['claim', 'abandon']);
+    expect(await run(h, body, h.delayed[0]?.meta)).toBe('succeeded');
+    expect(h.sent).toHaveLength(2);
+    expect(h.results).toHaveLength(1);
+    expect(h.results[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // a redelivery of either message now republishes the recorded result: no third request
+    expect(await run(h, body)).toBe('succeeded');
+    expect(h.sent).toHaveLength(2);
+  });
+
+  it('a DELETE that timed out is retried', async () => {
+    const h = harness({ answers: [new AutotaskError('timeout', 'no complete answer within 20000 ms')] });
+    expect(await run(h, job({ method: 'DELETE', path: '/ActionTypes/3' }))).toBe('retrying');
+    expect(h.sent).toHaveLength(1);
+    expect(h.delayed[0]?.meta.attempts).toBe(1);
+    expect(h.executions).toEqual(['claim', 'abandon']);
+    expect(h.results).toHaveLength(0);
+  });
+
+  it('a PUT after a reset is retried, and dead-lettered autotask-unavailable when attempts run out', async () => {
+    const put = job({ method: 'PUT', path: '/Tickets', body: { id: 2, title: 't', companyID: 1 } });
+    const h = harness({ answers: [faults.reset()] });
+    expect(await run(h, put)).toBe('retrying');
+    expect(h.delayed[0]?.meta.attempts).toBe(1);
+    const last = harness({ answers: [faults.reset()] });
+    expect(await run(last, put, { ...meta, attempts: 4 })).toBe('dead-lettered');
+    expect(last.dead[0]?.reason).toBe('autotask-unavailable');
+    expect(last.executions).toEqual(['claim', 'abandon']);
+    expect(last.results).toHaveLength(0);
+  });
+
+  it('a POST query answered 5xx is retried: it is a read', async () => {
+    const h = harness({ answers: [faults['5xx']()] });
+    expect(await run(h, job({ method: 'POST', path: '/Tickets/query', body: { filter: [] } }))).toBe(
+      'retrying',
+    );
+    expect(h.delayed[0]?.meta.attempts).toBe(1);
+    expect(h.executions).toEqual([]);
+    const count = harness({ answers: [faults.reset()] });
+    expect(
+      await run(count, job({ method: 'POST', path: '/Tickets/query/count', body: { filter: [] } })),
+    ).toBe('retrying');
+  });
+
+  it('a POST refused with 429 or the thread limit still waits and is sent again, attempts untouched', async () => {
+    for (const err of [
+      new AutotaskError('throttled', 'threshold exceeded', 429),
+      new AutotaskError('thread-limit', 'Itgenatr005 thread threshold', 429),
+    ]) {
+      const h = harness({ answers: [err] });
+      expect(await run(h, job(ticket))).toBe('waiting');
+      expect(h.delayed[0]?.meta.attempts).toBe(0);
+      expect(h.executions).toEqual(['claim', 'abandon']);
+      expect(h.results).toHaveLength(0);
+    }
+  });
+
+  it('a retried PATCH is never sent by two deliveries at once', async () => {
+    const h = harness({ answers: [{ itemId: 1 }] });
+    statefulExecutions(h);
+    let answerFirst: (err: AutotaskError) => void = () => {};
+    const send = h.deps.autotask.send;
+    let calls = 0;
+    h.deps.autotask = {
+      ...h.deps.autotask,
+      send: async (...args) => {
+        if (calls++ > 0) return send(...args);
+        h.sent.push(args[2]);
+        throw await new Promise<AutotaskError>((resolve) => {
+          answerFirst = resolve;
+        });
+      },
+    };
+    const body = job({ method: 'PATCH', path: '/Tickets', body: { id: 1, status: 5 } });
+    const first = run(h, body);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // a second delivery of the message while the first is still waiting for Autotask: not sent
+    expect(await run(h, body)).toBe('waiting');
+    expect(h.sent).toHaveLength(1);
+    answerFirst(new AutotaskError('server', 'Autotask 502', 502));
+    expect(await first).toBe('retrying');
+    const retry = h.delayed.find((d) => d.meta.attempts === 1);
+    expect(await run(h, body, retry?.meta)).toBe('succeeded');
+    expect(h.sent).toHaveLength(2);
+  });
+});
