@@ -23,9 +23,13 @@ const MAX_ROUNDS = 6;
 const SLOT_RECHECK_MS = 50;
 /** A cached copy younger than this is trusted when it shows an endpoint's threads all busy. */
 const SLOT_TRUST_MS = 1_000;
-/** While asleep, waiting jobs look again this often (plus up to 10 s of jitter): a wake-up is noticed within 30 s. */
-const ASLEEP_RECHECK_MS = 15_000;
-const ASLEEP_CACHE_MS = 5_000;
+/**
+ * While asleep, waiting jobs look again this often (plus up to 10 s of jitter, job-endings.ts), so a
+ * wake-up is noticed within about 21 s (this, the jitter and the batching window): README promises 30.
+ */
+const ASLEEP_RECHECK_MS = 10_000;
+/** A cached "asleep" older than this is read again before a job is sent to wait for it. */
+const ASLEEP_CACHE_MS = 1_000;
 /**
  * The budget in DynamoDB: one item per connection (see shared/budget/window.ts for the model).
  * A granted reservation costs exactly one UpdateItem; a worker whose cached copy already shows the

@@ -20,7 +20,7 @@ export const thresholdsSchema = z
   .refine((t) => t.warn <= t.sleep, { message: 'thresholds.warn must not be above thresholds.sleep' });
 
 /**
- * Autotask's cap is 10,000 requests per rolling hour per database (docs/configuration.md): a limit
+ * Autotask's cap is 10,000 requests per rolling hour per database (README "Configuration"): a limit
  * above it would let the governor spend what Autotask refuses, so it is the most a connection may set.
  */
 export const MAX_LIMIT = 10_000;

@@ -16,6 +16,7 @@ import {
   type ConnectionState,
   decide,
   type PendingAlert,
+  type Reading,
   type StateEvent,
   sameState,
 } from '#shared/connections/state.ts';
@@ -71,8 +72,8 @@ export class ConnectionStateMachine {
   }
 
   /** The sync read the database total: sleep, resume, warn, and send what waits in the outbox. */
-  async observe(connection: Connection, total: number): Promise<StateOutcome> {
-    const outcome = await this.apply(connection, { type: 'usage', total }, true);
+  async observe(connection: Connection, reading: Reading): Promise<StateOutcome> {
+    const outcome = await this.apply(connection, { type: 'usage', ...reading }, true);
     emitMetric('ConnectionsAsleep', outcome.state.state === 'asleep' ? 1 : 0, connection.connectionId);
     return outcome;
   }
@@ -96,6 +97,8 @@ export class ConnectionStateMachine {
       type: 'wake',
       who,
       total,
+      // others as that reading counted them (while it is fresh), our own calls as of now
+      at: reading?.at ?? snap.readAt,
       ...(reason ? { reason } : {}),
       ...(episode !== undefined ? { episode } : {}),
     });

@@ -21,6 +21,14 @@ export interface Transition {
   to: ConnectionStatus;
   reason: string;
   who: string;
+  /** The database total the decision was based on and when Autotask reported it (usage and wake events). */
+  reading?: Reading;
+}
+
+/** A database total as Autotask reported it (ThresholdInformation), plus our own calls since. */
+export interface Reading {
+  total: number;
+  at: number;
 }
 
 /** An e-mail decided by a transition; `facts` are filled in by whoever sends it. */
@@ -54,13 +62,15 @@ export interface ConnectionState {
 }
 
 export type StateEvent =
-  | { type: 'usage'; total: number }
+  | ({ type: 'usage' } & Reading)
   | { type: 'sleep'; reason: string; who: string; manual: boolean }
   | {
       type: 'wake';
       reason?: string;
       who: string;
       total: number;
+      /** When the reading behind `total` was taken. */
+      at: number;
       /** A wake link's: wake only the sleep that began at this `since`, and never a sleep by hand. */
       episode?: number;
     };
@@ -107,14 +117,16 @@ export const decide = (
   const { limit, thresholds } = connection;
   const critical = ceilingFor(connection, 'critical');
 
+  const reading = event.type === 'sleep' ? undefined : { total: event.total, at: event.at };
   const move = (to: ConnectionStatus, reason: string, who: string) => {
     const from = next.state;
+    const transition: Transition = { at: now, from, to, reason, who, ...(reading ? { reading } : {}) };
     next = {
       ...next,
       state: to,
       since: now,
       reason,
-      transitions: [{ at: now, from, to, reason, who }, ...next.transitions].slice(0, MAX_TRANSITIONS),
+      transitions: [transition, ...next.transitions].slice(0, MAX_TRANSITIONS),
     };
     changed = true;
   };

@@ -1,5 +1,5 @@
 import { readMeta } from '#shared/jobs/queue.ts';
-import { endpointOf, type JobOutcome, type RunJobDeps, runJob } from '#shared/jobs/run-job.ts';
+import { type JobOutcome, type RunJobDeps, routeOf, runJob } from '#shared/jobs/run-job.ts';
 import { WorkerSession } from '#shared/jobs/worker-session.ts';
 
 export interface BatchMessage {
@@ -12,21 +12,26 @@ export interface BatchMessage {
 interface Pending {
   due: number;
   endpoint: string | undefined;
+  critical: boolean;
 }
 
 /**
- * The index of the job to run next (see processBatch): among the jobs due, one on the endpoint whose
- * thread the worker holds, else any of them at random.
+ * The index of the job to run next (see processBatch): among the jobs due, critical ones first; of
+ * those, one on the endpoint whose thread the worker holds, else any of them at random.
  */
 const nextJob = (pending: Pending[], session: WorkerSession, deps: RunJobDeps): number => {
   const now = (deps.now ?? Date.now)();
   let due = 0;
   while (due < pending.length && (pending[due] as Pending).due <= now) due++;
+  const candidates = Array.from({ length: due }, (_, i) => i);
+  const critical = candidates.filter((i) => (pending[i] as Pending).critical);
+  const pool = critical.length > 0 ? critical : candidates;
   if (session.lease) {
-    const same = pending.findIndex((p, i) => i < due && p.endpoint === session.endpoint);
-    if (same >= 0) return same;
+    const same = pool.find((i) => (pending[i] as Pending).endpoint === session.endpoint);
+    if (same !== undefined) return same;
   }
-  return Math.floor((deps.random ?? Math.random)() * Math.max(1, due));
+  if (pool.length === 0) return 0;
+  return pool[Math.floor((deps.random ?? Math.random)() * pool.length)] as number;
 };
 
 /** Time one job may need at most: the Autotask timeout plus bookkeeping. */
@@ -48,12 +53,13 @@ export const processBatch = async (
   const settled: PromiseSettledResult<JobOutcome>[] = new Array(messages.length);
   try {
     // Jobs run in the order they are due (a job back from the delay queue may be held until its
-    // `notBefore`). Among those already due, one on the endpoint whose thread the worker holds goes
-    // first: renewing a thread the worker holds never loses a race, taking another endpoint's may.
+    // `notBefore`). Among those already due, critical jobs go first, and then one on the endpoint
+    // whose thread the worker holds: renewing a thread the worker holds never loses a race, taking
+    // another endpoint's may.
     const pending = messages
       .map((message, index) => {
         const meta = readMeta(message.attributes, message.sentTimestamp);
-        return { message, index, meta, due: meta.notBefore ?? 0, endpoint: endpointOf(message.body, deps) };
+        return { message, index, meta, due: meta.notBefore ?? 0, ...routeOf(message.body, deps) };
       })
       .sort((a, b) => a.due - b.due);
     while (pending.length > 0) {

@@ -280,13 +280,19 @@ export const runJob = async (
   return 'succeeded';
 };
 
-/** The endpoint a job message will take a thread on (undefined if it is invalid). */
-export const endpointOf = (body: string, deps: Pick<RunJobDeps, 'matchPath'>): string | undefined => {
+/** The endpoint a job message will take a thread on (undefined if it is invalid), and whether it is critical. */
+export const routeOf = (
+  body: string,
+  deps: Pick<RunJobDeps, 'matchPath'>,
+): { endpoint: string | undefined; critical: boolean } => {
   try {
     const job = parseJob(body);
     const route = deps.matchPath(job.request.method, job.request.path);
-    return 'error' in route ? undefined : `${job.connectionId}/${route.endpoint}`;
+    return {
+      endpoint: 'error' in route ? undefined : `${job.connectionId}/${route.endpoint}`,
+      critical: job.priority === 'critical',
+    };
   } catch {
-    return undefined;
+    return { endpoint: undefined, critical: false };
   }
 };

@@ -14,8 +14,8 @@ export interface SuperviseDeps extends SyncDeps {
 /**
  * What the schedule does for each connection that is due:
  * 1. read ThresholdInformation and feed other integrations' usage into the budget (threshold-sync.ts);
- * 2. hand the database total to the state machine: sleep, resume, warn, send e-mails waiting in the
- *    outbox (when even the sync's read had no room, the budget's own total stands in for it);
+ * 2. hand the database total Autotask reported to the state machine: sleep, resume, warn, send
+ *    e-mails waiting in the outbox (no reading, no decision: the state holds until the next one);
  * 3. a 429 on that read blocks the budget and puts the connection to sleep like a worker's 429 would;
  * 4. move closed hours of the usage report out of the budget item.
  * A connection whose turn another caller holds ("not-due") is left alone.
@@ -39,13 +39,10 @@ export const superviseConnection = async (
       false,
     );
   }
-  if (outcome.status === 'synced' || outcome.status === 'no-budget') {
-    const total =
-      outcome.status === 'synced'
-        ? outcome.total
-        : (await deps.budget.usage(connection.connectionId, connection.windowSeconds)).total;
-    await deps.states.observe(connection, total);
-  }
+  // Facts decide states: only a total Autotask reported. Without a reading (no room for it, or an
+  // error) the state holds; the budget's own total would include the reserve for others' bursts.
+  if (outcome.status === 'synced')
+    await deps.states.observe(connection, { total: outcome.total, at: outcome.readAt });
   const snap = await deps.budget.snapshot(connection.connectionId, connection.windowSeconds, 5_000);
   await deps.hourly.archive(connection.connectionId, snap);
   return outcome;

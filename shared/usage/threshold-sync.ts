@@ -38,7 +38,7 @@ export interface SyncDeps {
 }
 
 export type SyncOutcome =
-  | { status: 'synced'; total: number; usage: Usage; othersAdded: number; nextDueAt: number }
+  | { status: 'synced'; total: number; usage: Usage; othersAdded: number; nextDueAt: number; readAt: number }
   | { status: 'not-due' }
   | { status: 'no-budget'; retryAt: number }
   | { status: 'error'; message: string; throttled: boolean };
@@ -77,15 +77,14 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   if (!claimed) return { status: 'not-due' };
   deps.dueAt?.set(connection.connectionId, provisionalDue);
 
+  // The read keeps the estimates honest, so it has a place no job can take: the room between the
+  // critical ceiling and the cap. Only a window already counted full (by our estimate) refuses it.
   const granted = await deps.budget.reserveSystem(
     connection.connectionId,
     connection.windowSeconds,
-    ceilingFor(connection, 'critical'),
+    connection.limit,
   );
-  if (!granted) {
-    // even critical work has no room: nothing to learn that would let anything run sooner
-    return { status: 'no-budget', retryAt: provisionalDue };
-  }
+  if (!granted) return { status: 'no-budget', retryAt: provisionalDue };
   emitMetric('CallsMade', 1, connection.connectionId);
   let info: ThresholdInformation;
   try {
@@ -120,13 +119,15 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   // rate over the window, with a margin) now, so the window is not over-filled in the meantime. The
   // next sync adds only what exceeds what is already counted, so an over-estimate corrects itself.
   const period = syncPeriodMs(connection, total);
-  // Bursty neighbours: also keep room for the largest jump seen between two reads in the last window.
-  const jump = claimed.lastOthersSeen === undefined ? [] : [Math.max(0, othersNow - claimed.lastOthersSeen)];
-  const arrivals = [...claimed.arrivals, ...jump].slice(-ARRIVALS_KEPT);
-  // (a jump is net of what aged out meanwhile, so it is scaled by the same 1.5 margin)
-  const expected = Math.ceil(
-    1.5 * Math.max((othersNow * period) / (connection.windowSeconds * 1000), ...arrivals),
+  const readAt = now();
+  const windowMs = connection.windowSeconds * 1000;
+  // Bursty neighbours: the jumps between two reads, kept while they are inside the window (in time,
+  // as Autotask counts them, whatever the read rate)
+  const jump = claimed.lastOthersSeen === undefined ? 0 : Math.max(0, othersNow - claimed.lastOthersSeen);
+  const arrivals = [...claimed.arrivals, ...(jump > 0 ? [{ at: readAt, n: jump }] : [])].filter(
+    (a) => a.at > readAt - windowMs,
   );
+  const expected = othersReserve(connection, { othersNow, periodMs: period, arrivals });
   const othersAdded = Math.max(0, othersNow + expected - usage.others);
   const after =
     othersAdded > 0
@@ -138,7 +139,7 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
     total,
     others: after.others,
     ours: after.ours,
-    at: now(),
+    at: readAt,
     othersSeen: othersNow,
     arrivals,
   });
@@ -150,16 +151,41 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
     others: after.others,
     othersAdded,
   });
-  return { status: 'synced', total, usage: after, othersAdded, nextDueAt };
+  return { status: 'synced', total, usage: after, othersAdded, nextDueAt, readAt };
 };
 
-/** Jumps in other integrations' usage remembered between reads: about a window's worth of reads. */
-const ARRIVALS_KEPT = 60;
+/** A rise in other integrations' usage between two reads, and when it was read. */
+export interface Arrival {
+  at: number;
+  n: number;
+}
+
+/**
+ * What the budget holds for other integrations beyond what they have in the window now, until the
+ * next read (README "How the budget works", "Other integrations"), so the database stays within the
+ * ceilings while they go on as they have been:
+ * - the larger of their steady rate over the coming period and the largest rise between two reads
+ *   seen within the last window (in time, whatever the read rate: a burst is forgotten when it
+ *   leaves the window, as Autotask forgets it), with a 1.5 margin;
+ * - at most the room between the normal ceiling and the cap. That room absorbs a burst larger than
+ *   any seen in the window; holding more would guard twice against the same burst, and would stop
+ *   normal work for a whole window after a neighbour's one-off spike. So a spike slows normal and
+ *   bulk work while it is remembered, never stops it, and critical work keeps its place.
+ */
+export const othersReserve = (
+  connection: Pick<Connection, 'limit' | 'ceilings' | 'windowSeconds'>,
+  seen: { othersNow: number; periodMs: number; arrivals: readonly Arrival[] },
+): number => {
+  const steady = (seen.othersNow * seen.periodMs) / (connection.windowSeconds * 1000);
+  const burst = Math.max(0, ...seen.arrivals.map((a) => a.n));
+  const most = connection.limit - ceilingFor(connection, 'normal');
+  return Math.min(most, Math.ceil(1.5 * Math.max(steady, burst)));
+};
 
 interface Claimed {
   /** Other integrations' usage at the previous read (undefined before the first). */
   lastOthersSeen: number | undefined;
-  arrivals: number[];
+  arrivals: Arrival[];
 }
 
 const claim = async (
@@ -182,7 +208,12 @@ const claim = async (
     const old = out.Attributes ?? {};
     return {
       lastOthersSeen: old.lastOthersSeen?.N === undefined ? undefined : Number(old.lastOthersSeen.N),
-      arrivals: (old.arrivals?.L ?? []).map((v) => Number(v.N ?? 0)),
+      // (entries without a time, written by an older version, are forgotten)
+      arrivals: (old.arrivals?.L ?? []).flatMap((v) =>
+        v.M?.at?.N !== undefined && v.M.n?.N !== undefined
+          ? [{ at: Number(v.M.at.N), n: Number(v.M.n.N) }]
+          : [],
+      ),
     };
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException) return undefined;
@@ -200,14 +231,16 @@ const setDue = async (
     ours?: number;
     at?: number;
     othersSeen?: number;
-    arrivals?: number[];
+    arrivals?: Arrival[];
   },
 ): Promise<void> => {
   const values: Record<string, AttributeValue> = { ':due': { N: String(Math.round(due)) } };
   const sets = ['nextDueAt = :due'];
   const { arrivals, ...numbers } = seen;
   if (arrivals) {
-    values[':arrivals'] = { L: arrivals.map((a) => ({ N: String(a) })) };
+    values[':arrivals'] = {
+      L: arrivals.map((a) => ({ M: { at: { N: String(a.at) }, n: { N: String(a.n) } } })),
+    };
     sets.push('arrivals = :arrivals');
   }
   for (const [name, value] of Object.entries(numbers)) {

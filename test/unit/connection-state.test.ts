@@ -27,14 +27,14 @@ const run = (events: Array<Parameters<typeof decide>[2]>, start: ConnectionState
 describe('connection state rules', () => {
   it('sleeps at the sleep threshold, not below, with one warning per episode on the way', () => {
     const { state, alerts } = run([
-      { type: 'usage', total: 740 },
-      { type: 'usage', total: 760 },
-      { type: 'usage', total: 800 },
-      { type: 'usage', total: 899 },
+      { type: 'usage', total: 740, at: T0 },
+      { type: 'usage', total: 760, at: T0 },
+      { type: 'usage', total: 800, at: T0 },
+      { type: 'usage', total: 899, at: T0 },
     ]);
     expect(state.state).toBe('awake');
     expect(alerts).toEqual(['warning']);
-    const slept = decide(connection, state, { type: 'usage', total: 900 }, T0 + 10 * 60_000);
+    const slept = decide(connection, state, { type: 'usage', total: 900, at: T0 }, T0 + 10 * 60_000);
     expect(slept.next.state).toBe('asleep');
     expect(slept.alerts.map((a) => a.kind)).toEqual(['sleep']);
     expect(slept.next.transitions[0]).toMatchObject({ from: 'awake', to: 'asleep', who: 'governor' });
@@ -42,11 +42,11 @@ describe('connection state rules', () => {
 
   it('resumes by itself only below the resume threshold (hysteresis), and re-arms the warning', () => {
     const { state, alerts } = run([
-      { type: 'usage', total: 950 },
-      { type: 'usage', total: 800 },
-      { type: 'usage', total: 701 },
-      { type: 'usage', total: 699 },
-      { type: 'usage', total: 760 },
+      { type: 'usage', total: 950, at: T0 },
+      { type: 'usage', total: 800, at: T0 },
+      { type: 'usage', total: 701, at: T0 },
+      { type: 'usage', total: 699, at: T0 },
+      { type: 'usage', total: 760, at: T0 },
     ]);
     expect(alerts).toEqual(['sleep', 'resume', 'warning']);
     expect(state.state).toBe('awake');
@@ -54,8 +54,8 @@ describe('connection state rules', () => {
   });
 
   it('a manual wake at or above the critical ceiling goes back to sleep at once: "usage remains high"', () => {
-    const asleep = run([{ type: 'usage', total: 960 }]).state;
-    const d = decide(connection, asleep, { type: 'wake', who: 'alice', total: 950 }, T0 + 120_000);
+    const asleep = run([{ type: 'usage', total: 960, at: T0 }]).state;
+    const d = decide(connection, asleep, { type: 'wake', who: 'alice', total: 950, at: T0 }, T0 + 120_000);
     expect(d.next.state).toBe('asleep');
     expect(d.next.reason).toMatch(/usage remains high/);
     expect(d.alerts).toEqual([expect.objectContaining({ kind: 'usage-high', who: 'alice' })]);
@@ -63,14 +63,14 @@ describe('connection state rules', () => {
   });
 
   it('a manual wake below the critical ceiling overrides the sleep threshold until usage falls below resume', () => {
-    const asleep = run([{ type: 'usage', total: 920 }]).state;
-    const woken = decide(connection, asleep, { type: 'wake', who: 'bob', total: 920 }, T0 + 120_000);
+    const asleep = run([{ type: 'usage', total: 920, at: T0 }]).state;
+    const woken = decide(connection, asleep, { type: 'wake', who: 'bob', total: 920, at: T0 }, T0 + 120_000);
     expect(woken.next.state).toBe('awake');
     expect(woken.alerts).toEqual([expect.objectContaining({ kind: 'resume', who: 'bob' })]);
     // still above the sleep threshold: stays awake (the operator decided), until the critical ceiling
-    const still = decide(connection, woken.next, { type: 'usage', total: 930 }, T0 + 180_000);
+    const still = decide(connection, woken.next, { type: 'usage', total: 930, at: T0 }, T0 + 180_000);
     expect(still.next.state).toBe('awake');
-    const high = decide(connection, still.next, { type: 'usage', total: 950 }, T0 + 240_000);
+    const high = decide(connection, still.next, { type: 'usage', total: 950, at: T0 }, T0 + 240_000);
     expect(high.next.state).toBe('asleep');
     expect(high.next.reason).toMatch(/usage remains high/);
   });
@@ -83,15 +83,21 @@ describe('connection state rules', () => {
       T0,
     );
     expect(manual.next.state).toBe('asleep');
-    const low = decide(connection, manual.next, { type: 'usage', total: 10 }, T0 + 60_000);
+    const low = decide(connection, manual.next, { type: 'usage', total: 10, at: T0 }, T0 + 60_000);
     expect(low.next.state).toBe('asleep');
-    const woken = decide(connection, low.next, { type: 'wake', who: 'carol', total: 10 }, T0 + 120_000);
+    const woken = decide(
+      connection,
+      low.next,
+      { type: 'wake', who: 'carol', total: 10, at: T0 },
+      T0 + 120_000,
+    );
     expect(woken.next.state).toBe('awake');
   });
 
   it('sends at most one sleep e-mail per cool-down however often the connection flaps', () => {
     const events: Array<Parameters<typeof decide>[2]> = [];
-    for (let i = 0; i < 10; i++) events.push({ type: 'usage', total: 950 }, { type: 'usage', total: 100 });
+    for (let i = 0; i < 10; i++)
+      events.push({ type: 'usage', total: 950, at: T0 }, { type: 'usage', total: 100, at: T0 });
     const { state, alerts } = run(events); // one event a minute: 20 minutes
     expect(state.transitions.length).toBe(20);
     expect(alerts.filter((a) => a === 'sleep')).toHaveLength(2); // minute 0 and minute 16
@@ -102,10 +108,10 @@ describe('connection state rules', () => {
 
   // Issue 21: wake links are bound to the sleep they were sent for.
   it('a sleep alert is bound to its episode (at = since), and marked manual when the sleep was by hand', () => {
-    const auto = decide(connection, initialState(T0), { type: 'usage', total: 920 }, T0 + 1000);
+    const auto = decide(connection, initialState(T0), { type: 'usage', total: 920, at: T0 }, T0 + 1000);
     expect(auto.alerts).toEqual([expect.objectContaining({ kind: 'sleep', at: auto.next.since })]);
     expect(auto.alerts[0]?.manual).toBeUndefined();
-    const high = decide(connection, auto.next, { type: 'wake', who: 'alice', total: 960 }, T0 + 2000);
+    const high = decide(connection, auto.next, { type: 'wake', who: 'alice', total: 960, at: T0 }, T0 + 2000);
     expect(high.alerts).toEqual([expect.objectContaining({ kind: 'usage-high', at: high.next.since })]);
 
     const manual = decide(
@@ -120,13 +126,13 @@ describe('connection state rules', () => {
   });
 
   it('a wake for an episode wakes only that sleep, and never a sleep by hand', () => {
-    const a = decide(connection, initialState(T0), { type: 'usage', total: 920 }, T0 + 1000).next;
+    const a = decide(connection, initialState(T0), { type: 'usage', total: 920, at: T0 }, T0 + 1000).next;
     const episodeA = a.since;
     // its own episode: wakes
     const own = decide(
       connection,
       a,
-      { type: 'wake', who: 'link', total: 920, episode: episodeA },
+      { type: 'wake', who: 'link', total: 920, at: T0, episode: episodeA },
       T0 + 2000,
     );
     expect(own).toMatchObject({ changed: true, next: { state: 'awake' } });
@@ -141,16 +147,16 @@ describe('connection state rules', () => {
     const stale = decide(
       connection,
       b,
-      { type: 'wake', who: 'link', total: 10, episode: episodeA },
+      { type: 'wake', who: 'link', total: 10, at: T0, episode: episodeA },
       T0 + 4000,
     );
     expect(stale).toEqual({ next: b, alerts: [], changed: false });
 
     // a later automatic sleep: neither
-    const c = decide(connection, own.next, { type: 'usage', total: 960 }, T0 + 3000).next;
+    const c = decide(connection, own.next, { type: 'usage', total: 960, at: T0 }, T0 + 3000).next;
     expect(c).toMatchObject({ state: 'asleep', manualSleep: false });
     expect(
-      decide(connection, c, { type: 'wake', who: 'link', total: 10, episode: episodeA }, T0 + 4000),
+      decide(connection, c, { type: 'wake', who: 'link', total: 10, at: T0, episode: episodeA }, T0 + 4000),
     ).toEqual({
       next: c,
       alerts: [],
@@ -166,13 +172,17 @@ describe('connection state rules', () => {
     ).next;
     expect(byHand).toMatchObject({ since: episodeA, manualSleep: true });
     expect(
-      decide(connection, byHand, { type: 'wake', who: 'link', total: 10, episode: episodeA }, T0 + 2000)
-        .changed,
+      decide(
+        connection,
+        byHand,
+        { type: 'wake', who: 'link', total: 10, at: T0, episode: episodeA },
+        T0 + 2000,
+      ).changed,
     ).toBe(false);
     // an operator's wake (no episode) still wakes it
-    expect(decide(connection, byHand, { type: 'wake', who: 'carol', total: 10 }, T0 + 2000).next.state).toBe(
-      'awake',
-    );
+    expect(
+      decide(connection, byHand, { type: 'wake', who: 'carol', total: 10, at: T0 }, T0 + 2000).next.state,
+    ).toBe('awake');
   });
 
   it('a 429 sleeps an awake connection once: the second racer finds it asleep', () => {

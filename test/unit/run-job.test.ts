@@ -247,6 +247,35 @@ describe('runJob', () => {
     expect(h.delayed).toHaveLength(0);
   });
 
+  it('runs the critical jobs of a batch first, whatever their place in it', async () => {
+    const h = harness({ answers: Array.from({ length: 6 }, (_, i) => ({ id: i })) });
+    const message = (path: string, priority: string) => ({
+      messageId: path,
+      body: job({ method: 'GET', path }, { priority }),
+      sentTimestamp: NOW,
+      attributes: {},
+    });
+    await processBatch(
+      [
+        message('/Tickets/1', 'bulk'),
+        message('/Companies/1', 'normal'),
+        message('/Contacts/1', 'critical'),
+        message('/Tickets/2', 'normal'),
+        message('/Projects/1', 'critical'),
+        message('/Companies/2', 'bulk'),
+      ],
+      h.deps,
+      () => 60_000,
+    );
+    expect(
+      h.sent
+        .slice(0, 2)
+        .map((c) => c.path)
+        .sort(),
+    ).toEqual(['/Contacts/1', '/Projects/1']);
+    expect(h.sent).toHaveLength(6);
+  });
+
   it('chains waits longer than 900 s with a not-before mark', async () => {
     const h = harness({
       grants: [{ granted: false, reason: 'budget', retryAt: NOW + 2_000_000, retryBucket: 9, used: 80 }],
