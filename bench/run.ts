@@ -6,7 +6,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_SECRET_PREFIX, LOCAL_USER, startLocalGovernor } from '#local/governor.ts';
+import { putSecret } from '#local/secrets.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
+import { type BurstyResult, runBursty } from './bursty.ts';
 import { governorDuplicates, limiterDuplicates } from './duplicates.ts';
 import { addCounts, countDynamoRequests } from './dynamo-count.ts';
 import { fixedWindowLimiter, type Limiter, rateLimiterDynamo } from './limiters.ts';
@@ -49,13 +51,18 @@ const connections = new DynamoConnectionStore(dynamo, gov.resources.tableName);
 const connectionSettings = {
   apiUser: LOCAL_USER.username,
   integrationCode: LOCAL_USER.integrationCode,
-  secretRef: `${LOCAL_SECRET_PREFIX}${gov.connectionId}`,
   limit: LIMIT,
   windowSeconds: WINDOW_SECONDS,
 };
+/** A connection of its own for one case, with its own secret (a connection may use no other). */
+const putConnection = async (connectionId: string, enabled = true) => {
+  const secretRef = `${LOCAL_SECRET_PREFIX}${connectionId}`;
+  if (enabled) await putSecret(secretRef, { secret: LOCAL_USER.secret });
+  await connections.put(connectionId, { ...connectionSettings, secretRef, enabled });
+};
 // Only the connection under test may be synced: another connection's ThresholdInformation reads
 // would be "other integrations" for it (as they would be in a real database).
-await connections.put(gov.connectionId, { ...connectionSettings, enabled: false });
+await putConnection(gov.connectionId, false);
 const limiterFor = async (system: System, key: string): Promise<Limiter | undefined> => {
   if (system === 'fixed-window')
     return fixedWindowLimiter(benchDynamo, gov.resources.tableName, key, CEILING, WINDOW_MS);
@@ -102,7 +109,7 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
   let connectionId = gov.connectionId;
   if (system === 'governor') {
     connectionId = key;
-    await connections.put(connectionId, connectionSettings);
+    await putConnection(connectionId);
   }
   const jobs: JobInput[] = readJobs(key, connectionId, 3 * CEILING);
   const limiter = await limiterFor(system, key);
@@ -123,7 +130,7 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
   const dynamoRequests =
     gov.emulators.counters.dynamodbRequests() - syncCount.explainReads() - child.explainReads;
   const dynamoByItem = addCounts(syncCount.byItem(), child.byItem);
-  if (system === 'governor') await connections.put(connectionId, { ...connectionSettings, enabled: false });
+  if (system === 'governor') await putConnection(connectionId, false);
   // the governor's own ThresholdInformation reads are budgeted under the critical ceiling and shown
   // in the DB-total column; overshoot and utilization compare job calls with the jobs' ceiling
   const ours = gov.simulator
@@ -167,6 +174,30 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
 };
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The bursty-neighbours case as a Markdown table (also written alone to bench/results/bursty.md). */
+function burstyTable(b: BurstyResult | undefined): string {
+  if (!b) return '';
+  return [
+    `Bursty neighbours (governor): others ${Math.round(LIMIT * 0.2)} per window in bursts every ${(WINDOW_SECONDS / 6).toFixed(1)} s, one spike to the cap half a window after a backlog of ${b.jobs} jobs (${b.criticalJobs} critical) lands.`,
+    '',
+    '| drain time ÷ minimum given the others | overshoot (max ours in a rolling window ÷ ceiling) | busiest DB total ÷ cap (outside the spike) | 429s before the spike | 429s after it | critical p90 | succeeded |',
+    '|---|---|---|---|---|---|---|',
+    `| ${b.drainRatio.toFixed(2)} (${b.drainSeconds} s ÷ ${b.minimumDrainSeconds} s) | ${b.overshoot.toFixed(2)} | ${b.busiestTotalOverCap.toFixed(2)} | ${b.refused429BeforeSpike} | ${b.refused429AfterSpike} | ${b.criticalP90Seconds} s (bound ${b.criticalBoundSeconds} s) | ${b.succeeded} / ${b.jobs} |`,
+    '',
+    'Targets: drain ≤ 1.15 × minimum, overshoot ≤ 1.00, 0 × 429 before the spike, critical p90 ≤ one bucket + 5 s.',
+  ].join('\n');
+}
+
+async function writeBursty(b: BurstyResult): Promise<void> {
+  await mkdir('bench/results', { recursive: true });
+  const at = new Date().toISOString();
+  await writeFile(
+    'bench/results/bursty.json',
+    `${JSON.stringify({ at, limit: LIMIT, windowSeconds: WINDOW_SECONDS, ceiling: CEILING, workers: WORKERS, ...b }, null, 2)}\n`,
+  );
+  await writeFile('bench/results/bursty.md', `# Bursty neighbours (${at})\n\n${burstyTable(b)}\n`);
+}
 const maxInWindow = (times: number[]): number => {
   const sorted = [...times].sort((a, b) => a - b);
   let best = 0;
@@ -187,6 +218,21 @@ for (const system of SYSTEMS) {
   for (const kind of ['throughput', 'overshoot'] as const) {
     if (!only || only === `${system}:${kind}`) cases.push(await runCase(system, kind));
   }
+}
+let bursty: BurstyResult | undefined;
+if (!only || only === 'governor:bursty') {
+  const connectionId = `governor-bursty-${Date.now()}`;
+  await putConnection(connectionId);
+  await workers.reset();
+  bursty = await runBursty(gov, connectionId, {
+    limit: LIMIT,
+    windowSeconds: WINDOW_SECONDS,
+    ceiling: CEILING,
+    timeoutMs: 12 * WINDOW_MS,
+  });
+  await putConnection(connectionId, false);
+  log(`governor             bursty     ${JSON.stringify(bursty)}`);
+  await writeBursty(bursty);
 }
 if (only === 'governor:duplicates') {
   log(`governor             duplicates ${JSON.stringify(await governorDuplicates(gov, DUP_JOBS, KILLS))}`);
@@ -237,8 +283,8 @@ await mkdir('bench/results', { recursive: true });
 const stamp = new Date().toISOString();
 await writeFile(
   'bench/results/latest.json',
-  `${JSON.stringify({ at: stamp, limit: LIMIT, windowSeconds: WINDOW_SECONDS, ceiling: CEILING, workers: WORKERS, cases, duplicates }, null, 2)}\n`,
+  `${JSON.stringify({ at: stamp, limit: LIMIT, windowSeconds: WINDOW_SECONDS, ceiling: CEILING, workers: WORKERS, cases, bursty, duplicates }, null, 2)}\n`,
 );
-await writeFile('bench/results/latest.md', `# Benchmark (${stamp})\n\n${table}\n`);
+await writeFile('bench/results/latest.md', `# Benchmark (${stamp})\n\n${table}\n\n${burstyTable(bursty)}\n`);
 process.stdout.write(`\n${table}\n`);
 process.exit(0);

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { AutotaskApi } from '#shared/autotask/types.ts';
 import type { BudgetStore, Usage } from '#shared/budget/store.ts';
-import { geometry } from '#shared/budget/window.ts';
+import { bucketOf, geometry, othersAt } from '#shared/budget/window.ts';
 import type { CredentialSource } from '#shared/connections/credentials.ts';
 import { type Connection, ceilingFor } from '#shared/connections/model.ts';
 import { AutotaskError } from '#shared/errors.ts';
@@ -128,7 +128,15 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
     (a) => a.at > readAt - windowMs,
   );
   const expected = othersReserve(connection, { othersNow, periodMs: period, arrivals });
-  const othersAdded = Math.max(0, othersNow + expected - usage.others);
+  // Counts the budget holds now may age out before the next read (a neighbour's earlier heavy
+  // load ending): what is added is measured against what will still be counted then, so the
+  // budget never counts fewer than othersNow + expected until the next read.
+  const copy = await deps.budget.snapshot(connection.connectionId, connection.windowSeconds, 10_000);
+  const stillCounted = Math.min(
+    usage.others,
+    othersAt(copy, bucketOf(geometry(connection.windowSeconds), readAt + period)),
+  );
+  const othersAdded = Math.max(0, othersNow + expected - stillCounted);
   const after =
     othersAdded > 0
       ? await deps.budget.addOthers(connection.connectionId, connection.windowSeconds, othersAdded)
