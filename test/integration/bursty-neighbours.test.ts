@@ -8,7 +8,8 @@ import type { Transition } from '#shared/connections/state.ts';
 import type { Priority } from '#shared/jobs/schema.ts';
 import { collector } from '../support/governor-helpers.ts';
 
-const LIMIT = 600;
+// 1,200 a window: the sync may read every 1.7 s (1 % of the cap), a twelfth of the window
+const LIMIT = 1200;
 const WINDOW_SECONDS = 20;
 const W = WINDOW_SECONDS * 1000;
 const NORMAL_CEILING = LIMIT * 0.8;
