@@ -131,7 +131,7 @@ const runCase = async (system: System, kind: CaseResult['case']): Promise<CaseRe
     gov.emulators.counters.dynamodbRequests() - syncCount.explainReads() - child.explainReads;
   const dynamoByItem = addCounts(syncCount.byItem(), child.byItem);
   if (system === 'governor') await putConnection(connectionId, false);
-  // the governor's own ThresholdInformation reads are budgeted under the critical ceiling and shown
+  // the governor's own ThresholdInformation reads are budgeted apart from the jobs (up to the cap) and shown
   // in the DB-total column; overshoot and utilization compare job calls with the jobs' ceiling
   const ours = gov.simulator
     .calls({ source: 'ours' })
