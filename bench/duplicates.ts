@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { LOCAL_SECRET_PREFIX, LOCAL_USER, type LocalGovernor } from '#local/governor.ts';
 import { createResources } from '#local/resources.ts';
 import { putSecret } from '#local/secrets.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import type { JobResult } from '#shared/jobs/result.ts';
 import { spawnWorker } from './runners.ts';
-import { sleep, writeJobs } from './workload.ts';
+import { queueCounts, sleep, writeJobs } from './workload.ts';
 
 export interface DuplicatesOutcome {
   jobs: number;
@@ -243,7 +243,7 @@ export const limiterDuplicates = async (
   let emptyLooks = 0;
   while (done.size < jobs.length && Date.now() < deadline && emptyLooks < 3) {
     await sleep(500);
-    emptyLooks = (await queueIsEmpty(gov, resources.queueUrls.jobs)) ? emptyLooks + 1 : 0;
+    emptyLooks = (await queueCounts(gov, resources.queueUrls.jobs)).total === 0 ? emptyLooks + 1 : 0;
   }
   generation++;
   await Promise.allSettled(running);
@@ -257,19 +257,4 @@ export const limiterDuplicates = async (
     deadLettered: {},
     seconds: Math.round((Date.now() - started) / 1000),
   };
-};
-
-/** No message visible, in flight or delayed on the queue (SQS's approximate counts). */
-const queueIsEmpty = async (gov: LocalGovernor, queueUrl: string): Promise<boolean> => {
-  const out = await gov.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  return Object.values(out.Attributes ?? {}).every((count) => Number(count) === 0);
 };

@@ -9,12 +9,12 @@
  * and wake-up.md; exits 1 if the median over trials of "last job resumed" is above 30 s.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
+import { startLocalGovernor } from '#local/governor.ts';
 import { workerEventSource } from '#shared/config/resources.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 import { collector } from '../test/support/governor-helpers.ts';
 import { call, sleepMs, waitFor } from '../test/support/operators.ts';
+import { queueCounts } from './workload.ts';
 
 const TRIALS = 5;
 const JOBS_PER_TRIAL = 30;
@@ -47,24 +47,6 @@ const median = (values: number[]): number => {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? Number.NaN) + (s[mid] ?? Number.NaN)) / 2;
-};
-
-const queueCounts = async (gov: LocalGovernor, queueUrl: string) => {
-  const out = await gov.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  const visible = Number(a.ApproximateNumberOfMessages ?? 0);
-  const inFlight = Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-  const delayed = Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
-  return { visible, inFlight, delayed, total: visible + inFlight + delayed };
 };
 
 const gov = await startLocalGovernor({

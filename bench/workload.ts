@@ -1,3 +1,5 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { LocalGovernor } from '#local/governor.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 
 /** A dozen integrations touching different entities: 16 endpoints, so 32 workers can all be busy
@@ -47,3 +49,22 @@ export const writeJobs = (prefix: string, connectionId: string, count: number): 
   }));
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** A queue's messages: visible, in flight and delayed (SQS's approximate counts). */
+export const queueCounts = async (gov: LocalGovernor, queueUrl: string) => {
+  const out = await gov.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  const visible = Number(a.ApproximateNumberOfMessages ?? 0);
+  const inFlight = Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+  const delayed = Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+  return { visible, inFlight, delayed, total: visible + inFlight + delayed };
+};
