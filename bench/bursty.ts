@@ -8,7 +8,7 @@
  * - the busiest database total (ours + others) ÷ the cap, outside the spike's window, and the
  *   busiest (ours + others) ÷ the normal ceiling (critical jobs may go to 95 %, and others' bursts
  *   reach the budget only at the next read);
- * - 429s before the spike; critical jobs' p90 time from the backlog landing to their result.
+ * - 429s before the spike; critical jobs' p90 time from their arrival in the jobs queue to their result.
  */
 import type { LocalGovernor } from '#local/governor.ts';
 import type { JobResult } from '#shared/jobs/result.ts';
@@ -126,9 +126,11 @@ export const runBursty = async (
     if (t >= spikeAt && t < spikeAt + windowMs) continue;
     maxTotal = Math.max(maxTotal, oursIn + others.filter((at) => at > t - windowMs && at <= t).length);
   }
+  // from each job's arrival in the jobs queue (its SentTimestamp: sending 1,440 jobs takes seconds)
+  // to its result, as `waitedMs` reports it
   const criticalWaits = results
     .filter((r) => critical.has(r.jobId))
-    .map((r) => Date.parse(r.completedAt) - startedAt)
+    .map((r) => r.waitedMs)
     .sort((a, b) => a - b);
   const p90 = criticalWaits[Math.max(0, Math.ceil(criticalWaits.length * 0.9) - 1)] ?? Number.NaN;
   const othersWindows = (lastDone - startedAt) / windowMs;

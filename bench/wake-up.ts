@@ -1,12 +1,12 @@
 /**
- * `npm run bench:wake`: how soon waiting jobs resume after a manual wake (issue 22, acceptance 5:
- * "Waiting jobs resume within 30 s of a wake", median of 5 trials). One local governor with room in
- * its budget; each trial puts the connection to sleep by hand through the operators' API, sends
- * normal-priority GET jobs, waits until every one has been told to wait (they sit in the delay
- * queue), lets a random part of their waiting cycle pass, wakes the connection and times the
- * results: first, median and last job of the trial, from the moment the wake was sent. A result
- * completed before the wake would be a bug: counted and reported. Writes bench/results/wake-up.json
- * and wake-up.md; exits 1 if the median over trials of "last job resumed" is above 30 s.
+ * `npm run bench:wake`: how soon waiting jobs resume after a manual wake, median of 5 trials:
+ * - the wake to the first waiting job's Autotask call (simulator's log): target ≤ 5 s;
+ * - the wake to the last job's result: target ≤ 30 s (README's promise).
+ * One local governor with room in its budget; each trial puts the connection to sleep by hand
+ * through the operators' API, sends 100 normal-priority GET jobs, waits until every one is parked
+ * (shared/jobs/parking.ts), lets a random time pass, wakes the connection and times the calls and
+ * results from the moment the wake was sent. A result completed before the wake would be a bug:
+ * counted and reported. Writes bench/results/wake-up.json and wake-up.md; exits 1 on a missed target.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { startLocalGovernor } from '#local/governor.ts';
@@ -17,11 +17,12 @@ import { call, sleepMs, waitFor } from '../test/support/operators.ts';
 import { queueCounts } from './workload.ts';
 
 const TRIALS = 5;
-const JOBS_PER_TRIAL = 30;
+const JOBS_PER_TRIAL = 100;
 const LIMIT = 6000;
 const WINDOW_SECONDS = 60;
 const TARGET_SECONDS = 30;
-/** After all jobs wait, the wake lands at send + 12 s + random(0-10 s): a random phase of their cycle. */
+const FIRST_CALL_TARGET_SECONDS = 5;
+/** After all jobs wait, the wake lands at send + 12 s + random(0-10 s). */
 const MIN_WAIT_BEFORE_WAKE_MS = 12_000;
 const RANDOM_WAIT_BEFORE_WAKE_MS = 10_000;
 /** Give up on a trial's stragglers this long after the wake (they count as not resumed). */
@@ -32,6 +33,8 @@ interface Trial {
   jobs: number;
   /** Seconds from sending the jobs to the wake. */
   wokeAfterSendS: number;
+  /** The wake to the first of these jobs' Autotask calls. */
+  firstCallS: number;
   firstS: number;
   medianS: number;
   lastS: number;
@@ -75,14 +78,14 @@ try {
     const sentAt = Date.now();
     await gov.sendJobs(jobs);
 
-    // every job has been told to wait: none left on the jobs queue, all of them on the delay queue
+    // every job is parked: none left on the jobs queue, all of them in the parked queue
     await waitFor(
       async () => {
-        const [jobsQ, delayQ] = await Promise.all([
+        const [jobsQ, parkedQ] = await Promise.all([
           queueCounts(gov, gov.resources.queueUrls.jobs),
-          queueCounts(gov, gov.resources.queueUrls.delay),
+          queueCounts(gov, gov.resources.queueUrls.parked),
         ]);
-        return jobsQ.total === 0 && delayQ.total >= JOBS_PER_TRIAL;
+        return jobsQ.total === 0 && parkedQ.total >= JOBS_PER_TRIAL;
       },
       30_000,
       200,
@@ -111,11 +114,18 @@ try {
       latencies.push((completedAt - wakeSentAt) / 1000);
     }
     const deadLettered = jobs.filter((j) => results.dead.has(j.jobId)).length;
+    const firstCall = Math.min(
+      ...gov.simulator
+        .calls({ source: 'ours' })
+        .filter((c) => c.at >= wakeSentAt && /Tickets/.test(c.path))
+        .map((c) => c.at),
+    );
     const missing = JOBS_PER_TRIAL - latencies.length - deadLettered;
     const trial: Trial = {
       trial: t,
       jobs: JOBS_PER_TRIAL,
       wokeAfterSendS: round1((wakeSentAt - sentAt) / 1000),
+      firstCallS: Math.round(firstCall - wakeSentAt) / 1000,
       firstS: round1(Math.min(...latencies)),
       medianS: round1(median(latencies)),
       // a job that never came back counts as never resumed
@@ -128,7 +138,7 @@ try {
     trials.push(trial);
     process.stdout.write(
       `trial ${t}: all waiting after ${allWaitingS.toFixed(1)} s, woken ${trial.wokeAfterSendS} s after send; ` +
-        `first ${trial.firstS} s, median ${trial.medianS} s, last ${trial.lastS} s` +
+        `first call ${trial.firstCallS} s, first result ${trial.firstS} s, median ${trial.medianS} s, last ${trial.lastS} s` +
         (ranBeforeWake || failed || deadLettered || missing
           ? ` (ran before wake ${ranBeforeWake}, failed ${failed}, dead-lettered ${deadLettered}, missing ${missing})`
           : '') +
@@ -138,10 +148,15 @@ try {
 
   const lasts = trials.map((t) => t.lastS);
   const medianLastS = median(lasts);
+  const medianFirstCallS = median(trials.map((t) => t.firstCallS));
   const maxLastS = Math.max(...lasts);
   const ranBeforeWake = trials.reduce((n, t) => n + t.ranBeforeWake, 0);
   const problems = trials.reduce((n, t) => n + t.failed + t.deadLettered + t.missing, 0);
-  const pass = medianLastS <= TARGET_SECONDS && ranBeforeWake === 0 && problems === 0;
+  const pass =
+    medianLastS <= TARGET_SECONDS &&
+    medianFirstCallS <= FIRST_CALL_TARGET_SECONDS &&
+    ranBeforeWake === 0 &&
+    problems === 0;
 
   const at = new Date().toISOString();
   const batchingWindowSeconds = workerEventSource.maxBatchingWindowSeconds;
@@ -151,20 +166,23 @@ try {
     `${batchingWindowSeconds} s. Each trial: sleep by hand (POST /connections/{id}/sleep, operator token), ` +
     `${JOBS_PER_TRIAL} normal-priority GET jobs, wake (POST /connections/{id}/wake) ` +
     `${MIN_WAIT_BEFORE_WAKE_MS / 1000}–${(MIN_WAIT_BEFORE_WAKE_MS + RANDOM_WAIT_BEFORE_WAKE_MS) / 1000} s after ` +
-    `sending them (a random phase of their waiting cycle, after all had been told to wait); times from the ` +
-    `wake request to each job's completedAt.`;
+    `sending them (after all were parked); times from the wake request to the first of the trial's Autotask ` +
+    `calls (simulator's log) and to each job's completedAt.`;
   const bound =
-    `Worst case bounded by: waiting jobs look again every 10 s plus up to 10 s of jitter while asleep ` +
-    `(ASLEEP_RECHECK_MS in shared/budget/dynamo-budget.ts, jitter in shared/jobs/job-endings.ts), plus the ` +
-    `${batchingWindowSeconds} s batching window: about ${10 + 10 + batchingWindowSeconds} s.`;
+    `Parked jobs are handed back by the wake itself (the API function moves them from the parked queue to ` +
+    `the delay queue before it answers, shared/jobs/parking.ts): the first call waits for the move of its ` +
+    `batch of 10 and the worker's ${batchingWindowSeconds} s batching window; the last for the move of all ` +
+    `${JOBS_PER_TRIAL} and the workers' pace. A waiting job costs no SQS request while it waits ` +
+    `(docs/operations.md, "Parked jobs").`;
   const table = [
-    '| trial | woken after send | first job resumed | median job | last job resumed | ran before wake |',
-    '|---|---|---|---|---|---|',
+    '| trial | woken after send | first Autotask call | first job resumed | median job | last job resumed | ran before wake |',
+    '|---|---|---|---|---|---|---|',
     ...trials.map(
       (t) =>
-        `| ${t.trial} | ${t.wokeAfterSendS} s | ${t.firstS} s | ${t.medianS} s | ${t.lastS} s | ${t.ranBeforeWake} |`,
+        `| ${t.trial} | ${t.wokeAfterSendS} s | ${t.firstCallS} s | ${t.firstS} s | ${t.medianS} s | ${t.lastS} s | ${t.ranBeforeWake} |`,
     ),
     '',
+    `Median over ${TRIALS} trials of "first Autotask call": **${medianFirstCallS} s** (target ≤ ${FIRST_CALL_TARGET_SECONDS} s).`,
     `Median over ${TRIALS} trials of "last job resumed": **${medianLastS} s** (target ≤ ${TARGET_SECONDS} s); max ${maxLastS} s.` +
       ` Jobs run before the wake: ${ranBeforeWake}; failed, dead-lettered or missing: ${problems}.`,
   ].join('\n');
@@ -186,6 +204,8 @@ try {
           batchingWindowSeconds,
         },
         trials,
+        medianFirstCallS,
+        firstCallTargetS: FIRST_CALL_TARGET_SECONDS,
         medianLastS,
         maxLastS,
         ranBeforeWake,
@@ -204,7 +224,7 @@ try {
   if (pass) exitCode = 0;
   else
     process.stdout.write(
-      `FAIL: median last ${medianLastS} s (target ≤ ${TARGET_SECONDS} s), ran before wake ${ranBeforeWake}, problems ${problems}\n`,
+      `FAIL: median first call ${medianFirstCallS} s (target ≤ ${FIRST_CALL_TARGET_SECONDS} s), median last ${medianLastS} s (target ≤ ${TARGET_SECONDS} s), ran before wake ${ranBeforeWake}, problems ${problems}\n`,
     );
 } catch (err) {
   process.stderr.write(`FAIL: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

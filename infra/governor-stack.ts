@@ -64,12 +64,15 @@ export class GovernorStack extends Stack {
       alerts: this.alerts,
       connectionSecretPrefix,
       zoneDiscoveryUrl: config.zoneDiscoveryUrl,
+      parkedQueue: this.queues.parked,
+      delayQueue: this.queues.delay,
     });
     this.api = new Api(this, 'Api', {
       ...common,
       table,
       jobsQueue: this.queues.jobs,
       delayQueue: this.queues.delay,
+      parkedQueue: this.queues.parked,
       alerts: this.alerts,
       wakeLinkSecret: this.secrets.wakeLinkSecret,
       connectionSecretPrefix,
@@ -102,6 +105,7 @@ export class GovernorStack extends Stack {
     output('JobsQueueUrl', this.queues.jobs.queueUrl, 'Integrations send jobs here');
     output('JobsQueueArn', this.queues.jobs.queueArn, "For integrations' sqs:SendMessage permission");
     output('DelayQueueUrl', this.queues.delay.queueUrl, 'Throttled jobs wait here');
+    output('ParkedQueueUrl', this.queues.parked.queueUrl, 'Jobs waiting for their connection to wake');
     output('ResultsQueueUrl', this.queues.results.queueUrl, 'Results of jobs without replyTo');
     output('DeadLetterQueueUrl', this.queues.deadLetter.queueUrl, 'Jobs that cannot run, with the reason');
     output('TableName', table.tableName, `DynamoDB table (${envNames.tableName})`);

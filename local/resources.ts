@@ -23,7 +23,7 @@ import type { Emulators } from '#local/emulators.ts';
 import { envNames, queues, table, WORKER_TIMEOUT_SECONDS } from '#shared/config/resources.ts';
 import { queueUrlFromArn } from '#shared/jobs/schema.ts';
 
-export type QueueName = 'jobs' | 'delay' | 'results' | 'deadLetter';
+export type QueueName = 'jobs' | 'delay' | 'parked' | 'results' | 'deadLetter';
 
 export interface Resources {
   tableName: string;
@@ -75,7 +75,7 @@ export const createResources = async (
     });
     const redrive = (maxReceiveCount: number) =>
       JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount });
-    const [jobs, delay, results, replies] = await Promise.all([
+    const [jobs, delay, parked, results, replies] = await Promise.all([
       ensure(queues.jobs.suffix, {
         VisibilityTimeout: String(workerVisibility(queues.jobs.visibilityTimeoutSeconds)),
         RedrivePolicy: redrive(queues.jobs.maxReceiveCount),
@@ -84,6 +84,10 @@ export const createResources = async (
         VisibilityTimeout: String(workerVisibility(queues.delay.visibilityTimeoutSeconds)),
         RedrivePolicy: redrive(queues.delay.maxReceiveCount),
       }),
+      ensure(queues.parked.suffix, {
+        VisibilityTimeout: String(queues.parked.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(queues.parked.retentionSeconds),
+      }),
       ensure(queues.results.suffix, {
         VisibilityTimeout: String(queues.results.visibilityTimeoutSeconds),
         MessageRetentionPeriod: String(RESULTS_RETENTION_SECONDS),
@@ -91,8 +95,20 @@ export const createResources = async (
       ensure('replies', { MessageRetentionPeriod: String(RESULTS_RETENTION_SECONDS) }),
     ]);
 
-    const queueUrls = { jobs: jobs.url, delay: delay.url, results: results.url, deadLetter: deadLetter.url };
-    const queueArns = { jobs: jobs.arn, delay: delay.arn, results: results.arn, deadLetter: deadLetter.arn };
+    const queueUrls = {
+      jobs: jobs.url,
+      delay: delay.url,
+      parked: parked.url,
+      results: results.url,
+      deadLetter: deadLetter.url,
+    };
+    const queueArns = {
+      jobs: jobs.arn,
+      delay: delay.arn,
+      parked: parked.arn,
+      results: results.arn,
+      deadLetter: deadLetter.arn,
+    };
     const replyQueue = { url: replies.url, awsUrl: queueUrlFromArn(replies.arn), arn: replies.arn };
     return {
       tableName,
@@ -103,6 +119,7 @@ export const createResources = async (
         [envNames.tableName]: tableName,
         [envNames.jobsQueueUrl]: queueUrls.jobs,
         [envNames.delayQueueUrl]: queueUrls.delay,
+        [envNames.parkedQueueUrl]: queueUrls.parked,
         [envNames.resultsQueueUrl]: queueUrls.results,
         [envNames.deadLetterQueueUrl]: queueUrls.deadLetter,
         [envNames.replyQueueUrls]: replyQueue.awsUrl,

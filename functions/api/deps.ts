@@ -37,7 +37,12 @@ export const buildApiDeps = (): ApiDeps => {
       matchPath,
       replyQueueUrls: parseReplyQueueUrls(process.env[envNames.replyQueueUrls]),
     }),
-    queueDepths: () => queueDepths(sqs, { jobsQueue: jobsQueueUrl, delayQueue: delayQueueUrl }),
+    queueDepths: () =>
+      queueDepths(sqs, {
+        jobsQueue: jobsQueueUrl,
+        delayQueue: delayQueueUrl,
+        parkedQueue: requireEnv(envNames.parkedQueueUrl),
+      }),
     lastReading: (connectionId) => readLastSync(dynamo, tableName, connectionId),
     connectionSecretPrefix: requireEnv(envNames.connectionSecretPrefix),
     secretExists: async (secretRef) => {

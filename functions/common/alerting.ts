@@ -3,11 +3,13 @@ import { HmacWakeLinks, signingKeyFromSecret } from '#shared/auth/wake-links.ts'
 import { dynamo } from '#shared/aws/dynamo.ts';
 import { secretsManager } from '#shared/aws/secrets.ts';
 import { ses } from '#shared/aws/ses.ts';
+import { sqs } from '#shared/aws/sqs.ts';
 import type { BudgetStore } from '#shared/budget/store.ts';
 import { optionalEnv, requireEnv } from '#shared/config/env.ts';
 import { envNames } from '#shared/config/resources.ts';
 import { ConnectionStateMachine } from '#shared/connections/state-machine.ts';
 import { DynamoStateStore } from '#shared/connections/state-store.ts';
+import { SqsParkedJobs } from '#shared/jobs/parking.ts';
 import type { Logger } from '#shared/observability/logger.ts';
 import { readLastSync } from '#shared/usage/threshold-sync.ts';
 
@@ -19,12 +21,23 @@ export const buildWakeLinks = (tableName: string): HmacWakeLinks =>
     tableName,
   );
 
-/** The state machine of the functions that may e-mail (sync and API): SES sender, wake links, admins. */
+/** The parked jobs the functions that wake connections (sync and API) hand back. */
+export const buildParkedJobs = (): SqsParkedJobs =>
+  new SqsParkedJobs(sqs, {
+    parked: requireEnv(envNames.parkedQueueUrl),
+    delay: requireEnv(envNames.delayQueueUrl),
+  });
+
+/**
+ * The state machine of the functions that may e-mail and wake (sync and API): SES sender, wake
+ * links, admins, and the parked jobs a wake hands back.
+ */
 export const buildAlertingStateMachine = (
   tableName: string,
   budget: BudgetStore,
   log: Logger,
   wakeLinks = buildWakeLinks(tableName),
+  parked: SqsParkedJobs = buildParkedJobs(),
 ): ConnectionStateMachine => {
   const publicApiUrl = optionalEnv(envNames.publicApiUrl, '');
   return new ConnectionStateMachine({
@@ -32,6 +45,7 @@ export const buildAlertingStateMachine = (
     budget,
     mailer: new SesMailer(ses, requireEnv(envNames.senderEmail)),
     wakeLinks,
+    parked,
     lastReading: (connectionId) => readLastSync(dynamo, tableName, connectionId),
     ...(publicApiUrl ? { publicApiUrl } : {}),
     defaultRecipients: optionalEnv(envNames.alertRecipients, '')

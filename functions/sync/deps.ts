@@ -1,4 +1,4 @@
-import { buildAlertingStateMachine } from '#functions/common/alerting.ts';
+import { buildAlertingStateMachine, buildParkedJobs } from '#functions/common/alerting.ts';
 import { AutotaskHttpClient } from '#shared/autotask/client.ts';
 import { AUTOTASK_ZONE_DISCOVERY_URL } from '#shared/autotask/zones.ts';
 import { dynamo } from '#shared/aws/dynamo.ts';
@@ -25,6 +25,7 @@ export const buildSyncDeps = (): SuperviseDeps & { store: DynamoConnectionStore 
     cached.zoneFor(connection, () => autotask.discoverZone(connection.apiUser));
   const log = logger.child({ function: 'sync' });
   const budget = new DynamoBudgetStore(dynamo, tableName);
+  const parked = buildParkedJobs();
   return {
     store,
     dynamo,
@@ -33,9 +34,11 @@ export const buildSyncDeps = (): SuperviseDeps & { store: DynamoConnectionStore 
     autotask,
     credentials: new SecretsManagerCredentials(secretsManager, requireEnv(envNames.connectionSecretPrefix)),
     zoneFor,
-    states: buildAlertingStateMachine(tableName, budget, log),
+    states: buildAlertingStateMachine(tableName, budget, log, undefined, parked),
+    parked,
     hourly: new HourlyUsage(dynamo, tableName, budget),
     dueAt: new Map(),
+    sweptAt: new Map(),
     log,
   };
 };

@@ -38,6 +38,7 @@ export const buildWorkerDeps = (): RunJobDeps => {
     autotask,
     queue: new SqsJobQueue(sqs, {
       delay: requireEnv(envNames.delayQueueUrl),
+      parked: requireEnv(envNames.parkedQueueUrl),
       results: requireEnv(envNames.resultsQueueUrl),
       deadLetter: requireEnv(envNames.deadLetterQueueUrl),
     }),

@@ -60,6 +60,8 @@ export interface ApiProps {
   readonly table: ITable;
   readonly jobsQueue: IQueue;
   readonly delayQueue: IQueue;
+  /** Jobs parked while a connection slept: a wake hands them back. */
+  readonly parkedQueue: IQueue;
   readonly alerts: Alerts;
   readonly wakeLinkSecret: ISecret;
   readonly connectionSecretPrefix: string;
@@ -103,7 +105,8 @@ export class Api extends Construct {
       .bindSecret(envNames.wakeLinkSecretArn, props.wakeLinkSecret)
       // Checks that a connection's secretRef exists when it is saved; it never reads the secret.
       .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:DescribeSecret'])
-      .bindSender(props.alerts);
+      .bindSender(props.alerts)
+      .releasesParked(props.parkedQueue, props.delayQueue);
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'autotask-governor operators API',

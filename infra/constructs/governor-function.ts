@@ -159,6 +159,28 @@ export class GovernorFunction extends NodejsFunction {
     return this;
   }
 
+  /**
+   * PARKED_QUEUE_URL and DELAY_QUEUE_URL for a function that wakes connections: it receives parked
+   * jobs, puts back other connections' ones, sends them to the delay queue and deletes them.
+   */
+  releasesParked(parked: IQueue, delay: IQueue): this {
+    this.addEnvironment(envNames.parkedQueueUrl, parked.queueUrl);
+    this.addEnvironment(envNames.delayQueueUrl, delay.queueUrl);
+    delay.grantSendMessages(this);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueAttributes',
+        ],
+        resources: [parked.queueArn],
+      }),
+    );
+    return this;
+  }
+
   /** sqs:GetQueueAttributes only (approximate message counts). */
   allowQueueAttributes(...queues: IQueue[]): this {
     this.addToRolePolicy(

@@ -9,7 +9,7 @@ export interface QueuesProps {
 }
 
 /**
- * The four queues. All use SQS-managed encryption (SSE-SQS): encrypted at rest at no cost and with
+ * The five queues. All use SQS-managed encryption (SSE-SQS): encrypted at rest at no cost and with
  * no KMS call per message (at ~7 M jobs a month a customer managed key would add KMS request charges
  * and a key policy every producer must be granted), and all refuse non-TLS requests.
  * The jobs and delay queues redrive to the dead-letter queue after maxReceiveCount receives: the
@@ -18,6 +18,7 @@ export interface QueuesProps {
 export class Queues extends Construct {
   public readonly jobs: Queue;
   public readonly delay: Queue;
+  public readonly parked: Queue;
   public readonly results: Queue;
   public readonly deadLetter: Queue;
 
@@ -44,6 +45,19 @@ export class Queues extends Construct {
       queueName: name(shape.delay.suffix),
       visibilityTimeout: visibility(shape.delay.visibilityTimeoutSeconds),
       deadLetterQueue: { queue: this.deadLetter, maxReceiveCount: shape.delay.maxReceiveCount },
+    });
+    this.parked = new Queue(this, 'Parked', {
+      ...common,
+      queueName: name(shape.parked.suffix),
+      visibilityTimeout: Duration.seconds(shape.parked.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(shape.parked.retentionSeconds),
+    });
+    Validations.of(this.parked).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'Jobs wait here, unpolled, while their connection sleeps; the functions that wake it move them to the ' +
+        'delay queue, whose own redrive policy guards the worker. A sweep may receive a job of another, sleeping ' +
+        'connection many times and put it back, so a receive count here says nothing about a poisoned message.',
     });
     this.results = new Queue(this, 'Results', {
       ...common,

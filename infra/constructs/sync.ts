@@ -3,6 +3,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { envNames } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
@@ -11,6 +12,9 @@ import { entryPath, GovernorFunction, TABLE_ACTIONS } from './governor-function.
 
 export interface SyncProps {
   readonly table: ITable;
+  /** Jobs parked while a connection slept: handed back on its automatic resume and by the sweep. */
+  readonly parkedQueue: IQueue;
+  readonly delayQueue: IQueue;
   /** Signs the wake links of the alert e-mails the sync sends. */
   readonly wakeLinkSecret: ISecret;
   readonly alerts: Alerts;
@@ -43,7 +47,8 @@ export class Sync extends Construct {
       .bindTable(props.table, TABLE_ACTIONS.sync)
       .allowSecretsUnder(props.connectionSecretPrefix, ['secretsmanager:GetSecretValue'])
       .bindSecret(envNames.wakeLinkSecretArn, props.wakeLinkSecret)
-      .bindSender(props.alerts);
+      .bindSender(props.alerts)
+      .releasesParked(props.parkedQueue, props.delayQueue);
 
     this.rule = new Rule(this, 'EveryMinute', {
       description: 'Runs the autotask-governor sync every minute',

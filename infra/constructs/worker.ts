@@ -49,6 +49,7 @@ export class Worker extends Construct {
     })
       .bindTable(props.table, TABLE_ACTIONS.worker)
       .bindQueue(envNames.delayQueueUrl, queues.delay)
+      .bindQueue(envNames.parkedQueueUrl, queues.parked)
       .bindQueue(envNames.resultsQueueUrl, queues.results)
       .bindQueue(envNames.deadLetterQueueUrl, queues.deadLetter)
       .allowReplyQueues(props.replyQueueArns)

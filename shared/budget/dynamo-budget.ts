@@ -41,10 +41,10 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
   /** Jobs this process throttled and has not yet counted in DynamoDB, per connection. */
   private readonly pendingThrottles = new Map<string, { count: number; since: number }>();
 
-  async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
-    const g = geometry(request.windowSeconds);
-    if (request.promisedBucket !== undefined)
-      this.promised.giveBack(request.connectionId, request.promisedBucket, request.count);
+  async reserve(asked: ReserveRequest): Promise<ReserveOutcome> {
+    const g = geometry(asked.windowSeconds);
+    if (asked.promisedBucket !== undefined)
+      this.promised.giveBack(asked.connectionId, asked.promisedBucket, asked.count);
     let refreshed = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let now = this.now();
@@ -53,11 +53,12 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
         now = this.now();
       }
       const c = bucketOf(g, now);
-      let snap = this.cache.get(request.connectionId);
+      let snap = this.cache.get(asked.connectionId);
       if (!snap || (!refreshed && !trustworthyAt(snap, c))) {
-        snap = await this.read(request.connectionId, g);
+        snap = await this.read(asked.connectionId, g);
         refreshed = true;
       }
+      const request = underBurstCeiling(asked, snap);
       if (snap.blockedUntil > now) {
         if (!refreshed) {
           snap = await this.read(request.connectionId, g);
@@ -275,3 +276,14 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
     };
   }
 }
+
+/**
+ * A burst of other integrations as large as the largest seen in the window (`snap.burst`, set by the
+ * sync) must still fit under the cap: no priority's ceiling reaches above `limit - burst`. The gap
+ * between a ceiling and the cap absorbs smaller bursts, so a burst costs a priority nothing until it
+ * is larger than that gap (docs/budget.md, "Other integrations' bursts").
+ */
+export const underBurstCeiling = (request: ReserveRequest, snap: BudgetSnapshot): ReserveRequest =>
+  snap.burst > 0 && request.limit - snap.burst < request.ceiling
+    ? { ...request, ceiling: Math.max(0, request.limit - snap.burst) }
+    : request;

@@ -204,6 +204,21 @@ export class BudgetItemStore {
     return usageOf(snap, bucketFor(bucketOf(g, snap.readAt)));
   }
 
+  async holdForBursts(connectionId: string, burst: number): Promise<void> {
+    const held = Math.max(0, Math.round(burst));
+    await this.dynamo.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key(connectionId),
+        UpdateExpression: `${held > 0 ? 'SET burst = :burst' : 'REMOVE burst'} ${BUMP}`,
+        ExpressionAttributeNames: { '#v': 'v' },
+        ExpressionAttributeValues: { ':one': n(1), ...(held > 0 ? { ':burst': n(held) } : {}) },
+      }),
+    );
+    const cached = this.cache.get(connectionId);
+    if (cached) cached.burst = held;
+  }
+
   async setAsleep(connectionId: string, asleep: boolean): Promise<void> {
     await this.dynamo.send(
       new UpdateItemCommand({

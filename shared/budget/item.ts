@@ -106,6 +106,7 @@ export const decode = (
     else if (/^o\d+$/.test(name)) snap.others.set(Number(name.slice(1)), num);
     else if (/^s\d+$/.test(name)) snap.system.set(Number(name.slice(1)), num);
     else if (name === 'asleep') snap.asleep = num > 0;
+    else if (name === 'burst') snap.burst = num;
     else if (name === 'v') snap.version = num;
     else if (HOURLY_ATTRIBUTE.test(name)) snap.hourly.set(name, num);
   }

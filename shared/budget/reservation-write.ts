@@ -1,5 +1,5 @@
 /**
- * The reservation write (README "How the budget works"): one conditional UpdateItem that adds the
+ * The reservation write (docs/budget.md): one conditional UpdateItem that adds the
  * request to the running total and the current bucket's end, counts it per hour (and per endpoint),
  * takes the endpoint's thread (shared/budget/threads.ts), writes throttle counts held in memory and
  * folds bucket attributes two windows old into `pre`. Pure: shared/budget/dynamo-budget.ts sends it.
@@ -61,6 +61,7 @@ export const reservationUpdate = (
     ':now': n(now),
     ':ttl': n(ttlFor(g, now)),
     ':one': n(1),
+    ':burst': n(snap.burst),
   };
   const sets = [
     'cum = if_not_exists(cum, :zero) + :k',
@@ -76,6 +77,8 @@ export const reservationUpdate = (
   const conditions = [
     '(attribute_not_exists(cum) OR cum <= :bound)',
     '(attribute_not_exists(blockedUntil) OR blockedUntil <= :now)',
+    // the ceiling was lowered for this burst allowance: a larger one set since means read again
+    '(attribute_not_exists(burst) OR burst <= :burst)',
   ];
   if (!request.allowWhileAsleep) conditions.push('(attribute_not_exists(asleep) OR asleep = :zero)');
   if (throttled > 0) {

@@ -1,6 +1,6 @@
 /**
  * The budget's contract: what workers, the sync, the state machine and the API ask of it
- * (shared/budget/dynamo-budget.ts keeps it in DynamoDB; README "How the budget works").
+ * (shared/budget/dynamo-budget.ts keeps it in DynamoDB; docs/budget.md).
  */
 import type { ThreadLease, ThreadRequest } from '#shared/budget/threads.ts';
 import type { BudgetSnapshot } from '#shared/budget/window.ts';
@@ -64,6 +64,8 @@ export interface BudgetStore {
    * a fresher read could only count more of ours, and other integrations come out 0 either way.
    */
   usage(connectionId: string, windowSeconds: number, total?: number): Promise<Usage>;
+  /** The sync sets the burst allowance: no ceiling reaches above `limit - burst` (0 removes it). */
+  holdForBursts(connectionId: string, burst: number): Promise<void>;
   /** The operators' state machine puts the connection to sleep (only critical work reserves) or wakes it. */
   setAsleep(connectionId: string, asleep: boolean): Promise<void>;
   /** A consistent read of the whole budget item (status, usage report), or this process's copy if

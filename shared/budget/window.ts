@@ -1,5 +1,5 @@
 /**
- * Rolling-window arithmetic (the budget model in README "How the budget works").
+ * Rolling-window arithmetic (the budget model in docs/budget.md).
  *
  * Time is cut into 60 buckets per window. Reservations made in bucket c are checked against buckets
  * c-60..c: 61 buckets, one more than the window, so the partial oldest bucket is counted whole and
@@ -60,6 +60,11 @@ export interface BudgetSnapshot {
   blockedUntil: number;
   /** The connection sleeps (operators' state machine): only critical work may reserve. */
   asleep: boolean;
+  /**
+   * The largest rise of other integrations' usage between two reads within the last window (set by
+   * the sync): every ceiling stays at least this far below the cap, so a repeat fits under it.
+   */
+  burst: number;
   /** Per clock hour counters for the usage report: `h<hour>_<priority>` calls, `t<hour>` jobs
    *  throttled, `x<hour>` 429s received. Hour = floor(ms / 3,600,000). */
   hourly: Map<string, number>;
@@ -79,6 +84,7 @@ export const emptySnapshot = (readAt: number, readBucket: number): BudgetSnapsho
   threads: new Map(),
   blockedUntil: 0,
   asleep: false,
+  burst: 0,
   hourly: new Map(),
   version: 0,
   readAt,

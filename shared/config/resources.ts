@@ -22,6 +22,11 @@ export const queues = {
   jobs: { suffix: 'jobs', visibilityTimeoutSeconds: 6 * WORKER_TIMEOUT_SECONDS, maxReceiveCount: 5 },
   /** Throttled and retried jobs wait here (per-message DelaySeconds); the same worker consumes it. */
   delay: { suffix: 'delay', visibilityTimeoutSeconds: 6 * WORKER_TIMEOUT_SECONDS, maxReceiveCount: 5 },
+  /**
+   * Jobs that met their connection asleep wait here, unpolled, until its wake hands them back to the
+   * delay queue (shared/jobs/parking.ts); kept as long as SQS allows, since a sleep by hand may last.
+   */
+  parked: { suffix: 'parked', visibilityTimeoutSeconds: 30, retentionSeconds: 14 * 24 * 3600 },
   /** Results of jobs that named no `replyTo`. */
   results: { suffix: 'results', visibilityTimeoutSeconds: 30 },
   /** Jobs that cannot be executed, with the reason in message attributes. Kept 14 days. */
@@ -50,6 +55,8 @@ export const envNames = {
   tableName: 'TABLE_NAME',
   jobsQueueUrl: 'JOBS_QUEUE_URL',
   delayQueueUrl: 'DELAY_QUEUE_URL',
+  /** Jobs waiting for their connection to wake (shared/jobs/parking.ts). */
+  parkedQueueUrl: 'PARKED_QUEUE_URL',
   resultsQueueUrl: 'RESULTS_QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   zoneDiscoveryUrl: 'ZONE_DISCOVERY_URL',

@@ -39,6 +39,8 @@ export interface StateMachineDeps {
   lastReading?: (connectionId: string) => Promise<LastReading | undefined>;
   /** Stack-wide admins, added to each connection's own recipients. */
   defaultRecipients?: readonly string[];
+  /** Jobs parked while the connection slept: handed back when it wakes (absent in the worker). */
+  parked?: { release(connectionId: string): Promise<{ released: number }> };
   log: Logger;
   now?: () => number;
   sleepMailCooldownMs?: number;
@@ -58,7 +60,8 @@ const MAX_RACES = 5;
  * 2. write it with an optimistic version check: of many workers racing, one wins, the others re-read
  *    and find nothing left to do, so every transition and its e-mail happen once;
  * 3. copy `asleep` to the budget item, where the workers' reservations check it;
- * 4. send the e-mails it decided (or leave them in the outbox when this function has no mailer).
+ * 4. hand back the jobs parked while it slept, when it woke (by hand, by link or automatically);
+ * 5. send the e-mails it decided (or leave them in the outbox when this function has no mailer).
  */
 export class ConnectionStateMachine {
   private readonly now: () => number;
@@ -125,10 +128,26 @@ export class ConnectionStateMachine {
           transitions: stored.transitions.slice(0, 2),
         });
       }
+      if (changed && !asleep) await this.releaseParked(connection);
       if (toSend.length > 0) await this.send(connection, toSend);
       return { state: stored, changed, alerts };
     }
     throw new Error(`connection ${id}: state kept changing under ${MAX_RACES} attempts to update it`);
+  }
+
+  /** A failed release is logged, not thrown: the wake stands and the sync's sweep hands them back. */
+  private async releaseParked(connection: Connection): Promise<void> {
+    if (!this.deps.parked) return;
+    try {
+      const { released } = await this.deps.parked.release(connection.connectionId);
+      if (released > 0)
+        this.deps.log.info('parked jobs handed back', { connectionId: connection.connectionId, released });
+    } catch (err) {
+      this.deps.log.warn('could not hand back parked jobs; the sync will', {
+        connectionId: connection.connectionId,
+        error: errorMessage(err),
+      });
+    }
   }
 
   /** The budget item's flag is what workers obey; the sync repairs it if a writer died in between. */

@@ -32,8 +32,10 @@ export const connectionStatus = (
       ours: usage.ours,
       others: usage.others,
       total: usage.total,
-      /** Kept free for other integrations' next burst (the sync's estimate), on top of `total`. */
+      /** Counted for other integrations' next period (the sync's estimate), on top of `total`. */
       reservedForOthers: usage.reservedForOthers,
+      /** Every ceiling stays this far below the limit: the largest burst of others still in the window. */
+      burstAllowance: snap.burst,
       lastReadingAt: reading ? iso(reading.at) : null,
       limit: connection.limit,
       windowSeconds: connection.windowSeconds,
@@ -41,7 +43,7 @@ export const connectionStatus = (
       blockedUntil: snap.blockedUntil > snap.readAt ? iso(snap.blockedUntil) : null,
       ceilings: Object.fromEntries(
         PRIORITIES.map((p) => {
-          const requests = ceilingFor(connection, p);
+          const requests = Math.min(ceilingFor(connection, p), Math.max(0, connection.limit - snap.burst));
           return [p, { fraction: connection.ceilings[p], requests, left: Math.max(0, requests - counted) }];
         }),
       ),

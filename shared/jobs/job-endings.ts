@@ -39,6 +39,14 @@ export const wait = async (
   const now = (deps.now ?? Date.now)();
   const random = deps.random ?? Math.random;
   const g = geometry(connection.windowSeconds);
+  if (grant.reason === 'asleep' && deps.queue.park) {
+    // handed back by the wake itself (shared/jobs/parking.ts): no look-again period, no polling
+    const { promisedBucket: _none, notBefore: _stale, ...kept } = meta;
+    await deps.queue.park(body, { ...kept, throttles: meta.throttles + 1 }, connection.connectionId);
+    emitMetric('JobsThrottled', 1, connection.connectionId);
+    log.info('job parked until the connection wakes', { reason: grant.reason });
+    return 'waiting';
+  }
   const at =
     grant.reason === 'thread-slot'
       ? grant.retryAt + Math.floor(random() * 1000)

@@ -1,6 +1,9 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterReason, JobResult } from '#shared/jobs/result.ts';
 
+/** The connection a parked job waits for (message attribute; shared/jobs/parking.ts). */
+export const PARKED_CONNECTION_ATTR = 'gov-connection';
+
 /**
  * Bookkeeping that travels with a job between hops, as SQS message attributes so the body stays
  * exactly what the integration sent (an SQS redrive from the dead-letter queue then just works).
@@ -20,6 +23,11 @@ export interface JobMeta {
 
 export interface JobQueue {
   delay(body: string, delaySeconds: number, meta: JobMeta): Promise<void>;
+  /**
+   * Parks a job that met its connection asleep until the connection wakes (shared/jobs/parking.ts).
+   * Absent (no parked queue configured): the job looks again through the delay queue instead.
+   */
+  park?(body: string, meta: JobMeta, connectionId: string): Promise<void>;
   /** `result`: what Autotask answered a job whose result could not be published (attribute `gov-result`). */
   deadLetter(
     body: string,
@@ -102,8 +110,22 @@ const attributeBytes = (attrs: Record<string, MessageAttributeValue>): number =>
 export class SqsJobQueue implements JobQueue {
   constructor(
     private readonly sqs: SQSClient,
-    private readonly urls: { delay: string; results: string; deadLetter: string },
-  ) {}
+    private readonly urls: { delay: string; results: string; deadLetter: string; parked?: string },
+  ) {
+    const parked = urls.parked;
+    if (parked)
+      this.park = async (body, meta, connectionId) => {
+        await this.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: parked,
+            MessageBody: body,
+            MessageAttributes: { ...metaAttributes(meta), [PARKED_CONNECTION_ATTR]: str(connectionId) },
+          }),
+        );
+      };
+  }
+
+  park?: JobQueue['park'];
 
   async delay(body: string, delaySeconds: number, meta: JobMeta): Promise<void> {
     await this.sqs.send(

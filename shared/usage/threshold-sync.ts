@@ -44,17 +44,24 @@ export type SyncOutcome =
   | { status: 'error'; message: string; throttled: boolean };
 
 /**
+ * The most of the cap the sync's reads may spend. A read's lag is what every estimate pays for
+ * (others' calls are counted, and age out, up to a period late), so small caps are read at 2 %:
+ * it binds only under 3,000 requests an hour (a read a minute is 60 an hour).
+ */
+export const SYNC_SHARE_OF_CAP = 0.02;
+
+/**
  * How often the database's total is read: once a "minute" (a bucket: 1/60 of the window, one real
  * minute for Autotask's hour) while usage is above 25 %, every five otherwise — but never so often
- * that the syncs themselves would spend more than 1 % of the cap (matters only for the short
- * windows and small caps used in tests and demos: for 10,000 an hour it is 36 s, under a minute).
+ * that the syncs themselves would spend more than 2 % of the cap (matters only for the short
+ * windows and small caps used in tests and demos: for 10,000 an hour it is 18 s, under a minute).
  */
 export const syncPeriodMs = (
   connection: Pick<Connection, 'windowSeconds' | 'limit'>,
   total: number,
 ): number => {
   const bucketMs = geometry(connection.windowSeconds).bucketMs;
-  const floorMs = (connection.windowSeconds * 1000) / (Math.max(1, connection.limit) * 0.01);
+  const floorMs = (connection.windowSeconds * 1000) / (Math.max(1, connection.limit) * SYNC_SHARE_OF_CAP);
   return Math.max(floorMs, total > connection.limit * 0.25 ? bucketMs : 5 * bucketMs);
 };
 
@@ -127,7 +134,7 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   const arrivals = [...claimed.arrivals, ...(jump > 0 ? [{ at: readAt, n: jump }] : [])].filter(
     (a) => a.at > readAt - windowMs,
   );
-  const expected = othersReserve(connection, { othersNow, periodMs: period, arrivals });
+  const expected = othersReserve(connection, { othersNow, periodMs: period });
   // Counts the budget holds now may age out before the next read (a neighbour's earlier heavy
   // load ending): what is added is measured against what will still be counted then, so the
   // budget never counts fewer than othersNow + expected until the next read.
@@ -137,6 +144,10 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
     othersAt(copy, bucketOf(geometry(connection.windowSeconds), readAt + period)),
   );
   const othersAdded = Math.max(0, othersNow + expected - stillCounted);
+  // a burst is not held as usage (that would stop normal work for a window after a one-off spike):
+  // every ceiling stays this far below the cap instead, so a repeat of it fits (burstAllowance)
+  const burst = burstAllowance(arrivals);
+  if (burst !== copy.burst) await deps.budget.holdForBursts(connection.connectionId, burst);
   const after =
     othersAdded > 0
       ? await deps.budget.addOthers(connection.connectionId, connection.windowSeconds, othersAdded)
@@ -169,26 +180,31 @@ export interface Arrival {
 }
 
 /**
- * What the budget holds for other integrations beyond what they have in the window now, until the
- * next read (README "How the budget works", "Other integrations"), so the database stays within the
- * ceilings while they go on as they have been:
- * - the larger of their steady rate over the coming period and the largest rise between two reads
- *   seen within the last window (in time, whatever the read rate: a burst is forgotten when it
- *   leaves the window, as Autotask forgets it), with a 1.5 margin;
- * - at most the room between the normal ceiling and the cap. That room absorbs a burst larger than
- *   any seen in the window; holding more would guard twice against the same burst, and would stop
- *   normal work for a whole window after a neighbour's one-off spike. So a spike slows normal and
- *   bulk work while it is remembered, never stops it, and critical work keeps its place.
+ * What the budget counts for other integrations beyond what they have in the window now, until the
+ * next read (docs/budget.md, "Other integrations"): their steady rate over the coming period, with a
+ * 1.5 margin, at most the room between the normal ceiling and the cap. Their bursts are not counted
+ * here but kept under the cap by `burstAllowance`.
  */
 export const othersReserve = (
   connection: Pick<Connection, 'limit' | 'ceilings' | 'windowSeconds'>,
-  seen: { othersNow: number; periodMs: number; arrivals: readonly Arrival[] },
+  seen: { othersNow: number; periodMs: number },
 ): number => {
   const steady = (seen.othersNow * seen.periodMs) / (connection.windowSeconds * 1000);
-  const burst = Math.max(0, ...seen.arrivals.map((a) => a.n));
   const most = connection.limit - ceilingFor(connection, 'normal');
-  return Math.min(most, Math.ceil(1.5 * Math.max(steady, burst)));
+  return Math.min(most, Math.ceil(1.5 * steady));
 };
+
+/**
+ * How far below the cap every ceiling must stay: the largest rise of others' usage between two reads
+ * seen within the last window (in time, whatever the read rate: a burst is forgotten when it leaves
+ * the window, as Autotask forgets it). The gap between a priority's ceiling and the cap absorbs a
+ * burst up to its size, so the same burst is not guarded against twice: a ceiling is lowered only
+ * by what the burst exceeds it by (`underBurstCeiling` in shared/budget/dynamo-budget.ts). At
+ * Autotask's scale (10,000 an hour, normal ceiling 8,000) a one-off burst of 2,000 costs normal work
+ * nothing; one of 3,000 lowers every ceiling to 7,000 for the hour it is remembered.
+ */
+export const burstAllowance = (arrivals: readonly Arrival[]): number =>
+  Math.max(0, ...arrivals.map((a) => a.n));
 
 interface Claimed {
   /** Other integrations' usage at the previous read (undefined before the first). */
@@ -264,6 +280,29 @@ const setDue = async (
       ExpressionAttributeValues: values,
     }),
   );
+};
+
+/**
+ * Brings the next read forward to `at` (never later than it is): while the connection sleeps by
+ * itself, the sync reads when the window is expected to have room again, so it resumes on a fact
+ * as soon as it can instead of up to a read period later.
+ */
+export const readAgainAt = async (deps: SyncDeps, connectionId: string, at: number): Promise<void> => {
+  const due = Math.round(at);
+  try {
+    await deps.dynamo.send(
+      new UpdateItemCommand({
+        TableName: deps.tableName,
+        Key: syncKey(connectionId),
+        UpdateExpression: 'SET nextDueAt = :due',
+        ConditionExpression: 'nextDueAt > :due',
+        ExpressionAttributeValues: { ':due': { N: String(due) } },
+      }),
+    );
+    deps.dueAt?.set(connectionId, due);
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
 };
 
 /** The last ThresholdInformation reading: other integrations' requests as Autotask counted them. */

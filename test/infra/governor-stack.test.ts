@@ -54,6 +54,7 @@ describe('GovernorStack (default configuration)', () => {
     ids.delay = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesDelay');
     ids.results = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesResults');
     ids.dlq = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesDeadLetter');
+    ids.parked = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesParked');
     ids.worker = logicalIdOf(template, 'AWS::Lambda::Function', 'WorkerFunction');
     ids.sync = logicalIdOf(template, 'AWS::Lambda::Function', 'SyncFunction');
     ids.api = logicalIdOf(template, 'AWS::Lambda::Function', 'ApiFunction');
@@ -82,7 +83,7 @@ describe('GovernorStack (default configuration)', () => {
 
   it('encrypts every queue and refuses non-TLS access to each', () => {
     const all = resourcesOf(template, 'AWS::SQS::Queue');
-    expect(all).toHaveLength(4);
+    expect(all).toHaveLength(5);
     for (const [, queue] of all) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const policies = resourcesOf(template, 'AWS::SQS::QueuePolicy');
     for (const [id] of all) {
@@ -163,15 +164,19 @@ describe('GovernorStack (default configuration)', () => {
         'DEAD_LETTER_QUEUE_URL',
         'DELAY_QUEUE_URL',
         'JOBS_QUEUE_URL',
+        'PARKED_QUEUE_URL',
         'REPLY_QUEUE_URLS',
         'RESULTS_QUEUE_URL',
         'ZONE_DISCOVERY_URL',
       ].sort(),
     );
-    expect(env(ids.sync!)).toEqual([...alerting, 'ZONE_DISCOVERY_URL'].sort());
+    // the sync and the API hand parked jobs back to the delay queue when a connection wakes
+    expect(env(ids.sync!)).toEqual(
+      [...alerting, 'DELAY_QUEUE_URL', 'PARKED_QUEUE_URL', 'ZONE_DISCOVERY_URL'].sort(),
+    );
     // the API and the worker refuse any replyTo outside REPLY_QUEUE_URLS (none configured: empty)
     expect(env(ids.api!)).toEqual(
-      [...alerting, 'DELAY_QUEUE_URL', 'JOBS_QUEUE_URL', 'REPLY_QUEUE_URLS'].sort(),
+      [...alerting, 'DELAY_QUEUE_URL', 'JOBS_QUEUE_URL', 'PARKED_QUEUE_URL', 'REPLY_QUEUE_URLS'].sort(),
     );
     const apiVars = template.toJSON().Resources[ids.api!].Properties.Environment.Variables;
     expect(apiVars.REPLY_QUEUE_URLS).toBe('');
@@ -333,6 +338,14 @@ describe('GovernorStack (default configuration)', () => {
     // the wake-link key: grantRead adds DescribeSecret to GetSecretValue
     const readSecret = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
     const sorted = (...lists: string[][]) => [...new Set(lists.flat())].sort();
+    const releaseParked = [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ];
     expect(Object.fromEntries(Object.entries(byRole).map(([k, v]) => [k, [...v].sort()]))).toEqual({
       Worker: sorted(
         common,
@@ -348,13 +361,18 @@ describe('GovernorStack (default configuration)', () => {
           'sqs:SendMessage',
         ],
       ),
-      Sync: sorted(common, items, indexAndHours, sesSend, readSecret),
-      Api: sorted(common, items, indexAndHours, sesSend, readSecret, [
-        'sqs:GetQueueAttributes',
-        'sqs:GetQueueUrl',
-        'sqs:SendMessage',
-      ]),
+      // both hand parked jobs back to the delay queue when a connection wakes
+      Sync: sorted(common, items, indexAndHours, sesSend, readSecret, releaseParked),
+      Api: sorted(common, items, indexAndHours, sesSend, readSecret, releaseParked),
     });
+    // receiving and deleting: on the parked queue only
+    for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy'))
+      for (const statement of policy.Properties.PolicyDocument.Statement)
+        if (
+          [statement.Action].flat().includes('sqs:ChangeMessageVisibility') &&
+          !/Worker/.test(JSON.stringify(policy.Properties.Roles))
+        )
+          expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ids.parked, 'Arn'] });
   });
 
   it('grants least privilege: no wildcard actions, "*" resources only where AWS requires them', () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
 
-const LIMIT = 6000; // the sync may read every 200 ms (1 % of the cap per window)
+const LIMIT = 6000; // the sync may read every 100 ms (2 % of the cap per window)
 const WINDOW_SECONDS = 12;
 let gov: LocalGovernor;
 
@@ -31,6 +31,15 @@ const state = async () => {
   const { DynamoStateStore } = await import('#shared/connections/state-store.ts');
   return (await new DynamoStateStore(dynamo, gov.resources.tableName).get(gov.connectionId)).state;
 };
+const statusOf = async () => {
+  const token = await gov.createToken('facts-test', 'viewer');
+  const res = await fetch(`${gov.apiUrl}/connections/${gov.connectionId}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return (await res.json()) as {
+    usage: { burstAllowance: number; ceilings: Record<string, { requests: number }> };
+  };
+};
 const sync = async () => {
   await new Promise((resolve) => setTimeout(resolve, 1100)); // the sync's next turn (5 buckets below 25 %)
   return gov.syncNow();
@@ -52,20 +61,32 @@ describe('facts decide states, and bursts are forgotten in time', () => {
     await new Promise((resolve) => setTimeout(resolve, WINDOW_SECONDS * 1000 + 500));
   }, 30_000);
 
-  it("holds room for a neighbour's burst while it is in the window, and gives it back when it leaves", async () => {
+  it("keeps the ceilings a neighbour's burst below the cap while it is in the window, and gives the room back when it leaves", async () => {
     await sync(); // a first reading: nobody else
     gov.simulator.addOtherCalls(2000);
     await sync();
-    const during = await (await budget()).usage(gov.connectionId, WINDOW_SECONDS);
-    // 2,000 counted, plus room for another such burst: 1.5 x 2,000, at most the 1,200 between the
-    // normal ceiling and the cap (which absorbs a bigger one)
-    expect(during.others).toBe(2000 + 1200);
-    // the burst leaves Autotask's window (and the budget's): the next reading must not hold it again
+    const store = await budget();
+    const during = await store.usage(gov.connectionId, WINDOW_SECONDS);
+    // the 2,000 are counted (with the steady share expected by the next read), the burst is not
+    // counted again as usage: it becomes the allowance that keeps every ceiling 2,000 below the cap
+    expect(during.others).toBeGreaterThanOrEqual(2000);
+    expect(during.others).toBeLessThan(2000 + 100);
+    const snap = await store.snapshot(gov.connectionId, WINDOW_SECONDS);
+    expect(snap.burst).toBe(2000);
+    const status = await statusOf();
+    expect(status.usage.burstAllowance).toBe(2000);
+    // normal (80 % = 4,800) keeps its ceiling: the gap to the cap absorbs the burst; critical (95 %) is lowered to 4,000
+    expect(status.usage.ceilings.normal.requests).toBe(4000);
+    expect(status.usage.ceilings.critical.requests).toBe(4000);
+    expect(status.usage.ceilings.bulk.requests).toBe(3600);
+    // the burst leaves Autotask's window (and the budget's): the next reading holds it no longer
     await new Promise((resolve) => setTimeout(resolve, WINDOW_SECONDS * 1000 + 500));
     expect(gov.simulator.windowTotal()).toBeLessThan(10);
     await sync();
-    const after = await (await budget()).usage(gov.connectionId, WINDOW_SECONDS);
+    const after = await store.usage(gov.connectionId, WINDOW_SECONDS);
     expect(after.others).toBeLessThan(50);
+    expect((await store.snapshot(gov.connectionId, WINDOW_SECONDS)).burst).toBe(0);
+    expect((await statusOf()).usage.ceilings.critical.requests).toBe(5700);
     // and every transition on the way cites a total Autotask reported, with when
     for (const t of (await state()).transitions) expect(t.reading?.at, t.reason).toBeGreaterThan(0);
   }, 40_000);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalGovernor, startLocalGovernor } from '#local/governor.ts';
 
 let gov: LocalGovernor;
-const LIMIT = 6000; // syncs may spend 1 % of the cap: at most one a second here
+const LIMIT = 6000; // syncs may spend 2 % of the cap (every 0.5 s): they read once a bucket, 1 s, here
 const WINDOW_SECONDS = 60; // a "minute" (bucket) is 1 s
 
 beforeAll(async () => {
@@ -49,9 +49,11 @@ describe('other integrations count (ThresholdInformation sync)', () => {
     gov.simulator.addOtherCalls(500);
     expect((await syncNow()).synced).toBe(1);
     const after = await (await budget()).usage(gov.connectionId, WINDOW_SECONDS);
-    // ... and keeps room for a jump like the last one (500 x 1.5)
-    expect(after.others).toBe(2600 + 750);
+    // ... with their steady share until the next read (1.5 x 2,600 x period / window); the jump is
+    // not counted again as usage but keeps every ceiling 500 below the cap while it is in the window
+    expect(after.others).toBe(2600 + Math.ceil((1.5 * 2600 * 1000) / (WINDOW_SECONDS * 1000)));
     expect(after.ours).toBe(2);
+    expect((await (await budget()).snapshot(gov.connectionId, WINDOW_SECONDS)).burst).toBe(500);
   });
 
   it('runs concurrent syncs of one connection one at a time', async () => {
@@ -85,7 +87,7 @@ describe('other integrations count (ThresholdInformation sync)', () => {
     const { syncPeriodMs } = await import('#shared/usage/threshold-sync.ts');
     expect(syncPeriodMs({ limit: 10_000, windowSeconds: 3600 }, 2_000)).toBe(300_000);
     expect(syncPeriodMs({ limit: 10_000, windowSeconds: 3600 }, 2_600)).toBe(60_000);
-    // and syncs never spend more than 1 % of a small cap
-    expect(syncPeriodMs({ limit: 40, windowSeconds: 15 }, 30)).toBe(37_500);
+    // and syncs never spend more than 2 % of a small cap: 0.8 reads per 15 s window
+    expect(syncPeriodMs({ limit: 40, windowSeconds: 15 }, 30)).toBe(18_750);
   });
 });
