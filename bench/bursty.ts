@@ -78,7 +78,8 @@ export const runBursty = async (
   );
   const critical = new Set(jobs.filter((j) => j.priority === 'critical').map((j) => j.jobId));
   const startedAt = Date.now();
-  for (let i = 0; i < jobs.length; i += 200) await gov.sendJobs(jobs.slice(i, i + 200));
+  // as POST /jobs does (and integrations are told to): critical jobs in their own lane
+  for (let i = 0; i < jobs.length; i += 200) await gov.sendJobs(jobs.slice(i, i + 200), { critical: 'lane' });
   const ids = new Set(jobs.map((j) => j.jobId));
   const done = new Map<string, JobResult>();
   let spikeAt = 0;

@@ -124,6 +124,7 @@ export const startWorkerChild = async (gov: LocalGovernor, concurrency: number):
       ...process.env,
       JOBS_QUEUE_ARN: gov.resources.queueArns.jobs,
       DELAY_QUEUE_ARN: gov.resources.queueArns.delay,
+      CRITICAL_QUEUE_ARN: gov.resources.queueArns.critical,
       BENCH_WORKER_BATCH_SIZE: String(workerEventSource.batchSize),
       BENCH_WORKER_CONCURRENCY: String(concurrency),
       LOG_LEVEL: process.env.BENCH_WORKER_LOG ? 'info' : 'silent',

@@ -171,7 +171,7 @@ try {
   const bound =
     `Parked jobs are handed back by the wake itself (the API function moves them from the parked queue to ` +
     `the delay queue before it answers, shared/jobs/parking.ts): the first call waits for the move of its ` +
-    `batch of 10 and the worker's ${batchingWindowSeconds} s batching window; the last for the move of all ` +
+    `batch of 10 and the worker's ${batchingWindowSeconds} s batching window (a batch fills at once when 25 wait); the last for the move of all ` +
     `${JOBS_PER_TRIAL} and the workers' pace. A waiting job costs no SQS request while it waits ` +
     `(docs/operations.md, "Parked jobs").`;
   const table = [

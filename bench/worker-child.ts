@@ -30,6 +30,7 @@ if (process.send) {
 for (const [url, arn] of [
   [process.env.JOBS_QUEUE_URL, process.env.JOBS_QUEUE_ARN],
   [process.env.DELAY_QUEUE_URL, process.env.DELAY_QUEUE_ARN],
+  [process.env.CRITICAL_QUEUE_URL, process.env.CRITICAL_QUEUE_ARN],
 ]) {
   startPoller({
     queueUrl: url as string,
@@ -37,8 +38,9 @@ for (const [url, arn] of [
     handler: (event, context) => handler(event, context),
     // the duplicates case keeps few messages in flight per "container", so each kill interrupts a
     // handful of jobs, as one crashed Lambda invocation would
-    batchSize,
-    maxBatchingWindowSeconds,
+    // the critical lane's event source takes small batches at once (infra/constructs/worker.ts)
+    batchSize: url === process.env.CRITICAL_QUEUE_URL ? Math.min(batchSize, 5) : batchSize,
+    maxBatchingWindowSeconds: url === process.env.CRITICAL_QUEUE_URL ? 0 : maxBatchingWindowSeconds,
     maxConcurrency,
     region: process.env.AWS_REGION ?? 'us-east-1',
   });

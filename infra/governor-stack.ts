@@ -71,6 +71,7 @@ export class GovernorStack extends Stack {
       ...common,
       table,
       jobsQueue: this.queues.jobs,
+      criticalQueue: this.queues.critical,
       delayQueue: this.queues.delay,
       parkedQueue: this.queues.parked,
       alerts: this.alerts,
@@ -104,6 +105,12 @@ export class GovernorStack extends Stack {
     output('ApiUrl', this.api.url, 'Operators API base URL (routes need Authorization: Bearer <token>)');
     output('JobsQueueUrl', this.queues.jobs.queueUrl, 'Integrations send jobs here');
     output('JobsQueueArn', this.queues.jobs.queueArn, "For integrations' sqs:SendMessage permission");
+    output('CriticalJobsQueueUrl', this.queues.critical.queueUrl, 'Integrations send critical jobs here');
+    output(
+      'CriticalJobsQueueArn',
+      this.queues.critical.queueArn,
+      "For integrations' sqs:SendMessage permission (critical jobs)",
+    );
     output('DelayQueueUrl', this.queues.delay.queueUrl, 'Throttled jobs wait here');
     output('ParkedQueueUrl', this.queues.parked.queueUrl, 'Jobs waiting for their connection to wake');
     output('ResultsQueueUrl', this.queues.results.queueUrl, 'Results of jobs without replyTo');

@@ -27,7 +27,7 @@ import { createResources, type Resources } from '#local/resources.ts';
 import { putSecret } from '#local/secrets.ts';
 import { startPoller } from '#local/sqs-poller.ts';
 import type { Role } from '#shared/auth/roles.ts';
-import { envNames, workerEventSource } from '#shared/config/resources.ts';
+import { criticalEventSource, envNames, workerEventSource } from '#shared/config/resources.ts';
 import type { ConnectionSettingsInput } from '#shared/connections/model.ts';
 import type { JobInput } from '#shared/jobs/schema.ts';
 
@@ -73,7 +73,8 @@ export interface LocalGovernor {
   /** One run of the sync function, as the schedule would start it. */
   syncNow(): Promise<unknown>;
   sqs: SQSClient;
-  sendJobs(jobs: Array<JobInput | string>): Promise<void>;
+  /** Sends jobs to the jobs queue; `critical: 'lane'` sends critical ones to their own queue, as POST /jobs does. */
+  sendJobs(jobs: Array<JobInput | string>, options?: { critical?: 'lane' | 'jobs-queue' }): Promise<void>;
   /** Receives (and deletes) whatever is on a queue right now. */
   drain(queueUrl: string, waitSeconds?: number): Promise<Message[]>;
   stop(): Promise<void>;
@@ -150,17 +151,30 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     maxConcurrency: options.worker?.maxConcurrency ?? workerEventSource.maxConcurrency,
     maxBatchingWindowSeconds: batchingWindowSeconds,
   };
-  const pollers = (options.worker?.inProcess === false ? [] : (['jobs', 'delay'] as const)).map((name) =>
-    startPoller({
-      queueUrl: resources.queueUrls[name],
-      queueArn: resources.queueArns[name],
-      handler: (event, context) => handler(event, context),
-      batchSize: worker.batchSize,
-      maxBatchingWindowSeconds: worker.maxBatchingWindowSeconds,
-      maxConcurrency: worker.maxConcurrency,
-      functionName: 'autotask-governor-worker',
-      region: emulators.region,
-    }),
+  const pollers = (options.worker?.inProcess === false ? [] : (['jobs', 'delay', 'critical'] as const)).map(
+    (name) =>
+      startPoller({
+        queueUrl: resources.queueUrls[name],
+        queueArn: resources.queueArns[name],
+        handler: (event, context) => handler(event, context),
+        // the critical lane's own event source (infra/constructs/worker.ts)
+        ...(name === 'critical'
+          ? {
+              batchSize: Math.min(worker.batchSize, criticalEventSource.batchSize),
+              maxBatchingWindowSeconds: criticalEventSource.maxBatchingWindowSeconds,
+              maxConcurrency: Math.max(
+                criticalEventSource.maxConcurrency,
+                Math.ceil(worker.maxConcurrency / 4),
+              ),
+            }
+          : {
+              batchSize: worker.batchSize,
+              maxBatchingWindowSeconds: worker.maxBatchingWindowSeconds,
+              maxConcurrency: worker.maxConcurrency,
+            }),
+        functionName: 'autotask-governor-worker',
+        region: emulators.region,
+      }),
   );
 
   const windowSeconds = options.connection?.windowSeconds ?? 3600;
@@ -188,12 +202,24 @@ export const startLocalGovernor = async (options: LocalGovernorOptions = {}): Pr
     endpoint: emulators.endpoints.sqs,
     useQueueUrlAsEndpoint: false,
   });
-  const sendJobs = async (jobs: Array<JobInput | string>) => {
+  const sendJobs = async (
+    jobs: Array<JobInput | string>,
+    { critical = 'jobs-queue' }: { critical?: 'lane' | 'jobs-queue' } = {},
+  ) => {
+    const inLane = (job: JobInput | string) =>
+      critical === 'lane' && typeof job !== 'string' && job.priority === 'critical';
+    const lanes: Array<[string, Array<JobInput | string>]> = [
+      [resources.queueUrls.critical, jobs.filter(inLane)],
+      [resources.queueUrls.jobs, jobs.filter((j) => !inLane(j))],
+    ];
+    for (const [queueUrl, lane] of lanes) await sendTo(queueUrl, lane);
+  };
+  const sendTo = async (queueUrl: string, jobs: Array<JobInput | string>) => {
     for (let i = 0; i < jobs.length; i += 10) {
       const chunk = jobs.slice(i, i + 10);
       const out = await sqs.send(
         new SendMessageBatchCommand({
-          QueueUrl: resources.queueUrls.jobs,
+          QueueUrl: queueUrl,
           Entries: chunk.map((job, j) => ({
             Id: String(j),
             MessageBody: typeof job === 'string' ? job : JSON.stringify(job),

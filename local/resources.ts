@@ -23,7 +23,7 @@ import type { Emulators } from '#local/emulators.ts';
 import { envNames, queues, table, WORKER_TIMEOUT_SECONDS } from '#shared/config/resources.ts';
 import { queueUrlFromArn } from '#shared/jobs/schema.ts';
 
-export type QueueName = 'jobs' | 'delay' | 'parked' | 'results' | 'deadLetter';
+export type QueueName = 'jobs' | 'critical' | 'delay' | 'parked' | 'results' | 'deadLetter';
 
 export interface Resources {
   tableName: string;
@@ -75,10 +75,14 @@ export const createResources = async (
     });
     const redrive = (maxReceiveCount: number) =>
       JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount });
-    const [jobs, delay, parked, results, replies] = await Promise.all([
+    const [jobs, critical, delay, parked, results, replies] = await Promise.all([
       ensure(queues.jobs.suffix, {
         VisibilityTimeout: String(workerVisibility(queues.jobs.visibilityTimeoutSeconds)),
         RedrivePolicy: redrive(queues.jobs.maxReceiveCount),
+      }),
+      ensure(queues.critical.suffix, {
+        VisibilityTimeout: String(workerVisibility(queues.critical.visibilityTimeoutSeconds)),
+        RedrivePolicy: redrive(queues.critical.maxReceiveCount),
       }),
       ensure(queues.delay.suffix, {
         VisibilityTimeout: String(workerVisibility(queues.delay.visibilityTimeoutSeconds)),
@@ -97,6 +101,7 @@ export const createResources = async (
 
     const queueUrls = {
       jobs: jobs.url,
+      critical: critical.url,
       delay: delay.url,
       parked: parked.url,
       results: results.url,
@@ -104,6 +109,7 @@ export const createResources = async (
     };
     const queueArns = {
       jobs: jobs.arn,
+      critical: critical.arn,
       delay: delay.arn,
       parked: parked.arn,
       results: results.arn,
@@ -118,6 +124,7 @@ export const createResources = async (
       env: {
         [envNames.tableName]: tableName,
         [envNames.jobsQueueUrl]: queueUrls.jobs,
+        [envNames.criticalQueueUrl]: queueUrls.critical,
         [envNames.delayQueueUrl]: queueUrls.delay,
         [envNames.parkedQueueUrl]: queueUrls.parked,
         [envNames.resultsQueueUrl]: queueUrls.results,

@@ -33,13 +33,17 @@ export const buildApiDeps = (): ApiDeps => {
     tokens: new DynamoTokenStore(dynamo, tableName),
     wakeLinks,
     hourly: new HourlyUsage(dynamo, tableName, budget),
-    intake: new JobIntake(sqs, jobsQueueUrl, connections, {
-      matchPath,
-      replyQueueUrls: parseReplyQueueUrls(process.env[envNames.replyQueueUrls]),
-    }),
+    intake: new JobIntake(
+      sqs,
+      jobsQueueUrl,
+      connections,
+      { matchPath, replyQueueUrls: parseReplyQueueUrls(process.env[envNames.replyQueueUrls]) },
+      requireEnv(envNames.criticalQueueUrl),
+    ),
     queueDepths: () =>
       queueDepths(sqs, {
         jobsQueue: jobsQueueUrl,
+        criticalQueue: requireEnv(envNames.criticalQueueUrl),
         delayQueue: delayQueueUrl,
         parkedQueue: requireEnv(envNames.parkedQueueUrl),
       }),

@@ -59,6 +59,8 @@ export const ACCESS_LOG_FIELDS = {
 export interface ApiProps {
   readonly table: ITable;
   readonly jobsQueue: IQueue;
+  /** POST /jobs puts critical jobs in their own lane. */
+  readonly criticalQueue: IQueue;
   readonly delayQueue: IQueue;
   /** Jobs parked while a connection slept: a wake hands them back. */
   readonly parkedQueue: IQueue;
@@ -98,6 +100,7 @@ export class Api extends Construct {
     })
       .bindTable(props.table, TABLE_ACTIONS.api)
       .bindQueue(envNames.jobsQueueUrl, props.jobsQueue)
+      .bindQueue(envNames.criticalQueueUrl, props.criticalQueue)
       .bindQueue(envNames.delayQueueUrl, props.delayQueue)
       // GET /connections/{id} reports the jobs waiting (approximate counts of the two queues)
       .allowQueueAttributes(props.jobsQueue, props.delayQueue)

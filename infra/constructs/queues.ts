@@ -9,14 +9,15 @@ export interface QueuesProps {
 }
 
 /**
- * The five queues. All use SQS-managed encryption (SSE-SQS): encrypted at rest at no cost and with
+ * The six queues. All use SQS-managed encryption (SSE-SQS): encrypted at rest at no cost and with
  * no KMS call per message (at ~7 M jobs a month a customer managed key would add KMS request charges
  * and a key policy every producer must be granted), and all refuse non-TLS requests.
- * The jobs and delay queues redrive to the dead-letter queue after maxReceiveCount receives: the
+ * The jobs, critical and delay queues redrive to the dead-letter queue after maxReceiveCount receives: the
  * worker reports failed records itself, so a redrive means a record crashed the worker repeatedly.
  */
 export class Queues extends Construct {
   public readonly jobs: Queue;
+  public readonly critical: Queue;
   public readonly delay: Queue;
   public readonly parked: Queue;
   public readonly results: Queue;
@@ -39,6 +40,12 @@ export class Queues extends Construct {
       queueName: name(shape.jobs.suffix),
       visibilityTimeout: visibility(shape.jobs.visibilityTimeoutSeconds),
       deadLetterQueue: { queue: this.deadLetter, maxReceiveCount: shape.jobs.maxReceiveCount },
+    });
+    this.critical = new Queue(this, 'Critical', {
+      ...common,
+      queueName: name(shape.critical.suffix),
+      visibilityTimeout: visibility(shape.critical.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetter, maxReceiveCount: shape.critical.maxReceiveCount },
     });
     this.delay = new Queue(this, 'Delay', {
       ...common,

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { envNames, WORKER_TIMEOUT_SECONDS } from '#shared/config/resources.ts';
+import { criticalEventSource, envNames, WORKER_TIMEOUT_SECONDS } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
 import { entryPath, GovernorFunction, TABLE_ACTIONS } from './governor-function.ts';
 import type { Queues } from './queues.ts';
@@ -22,7 +22,7 @@ export interface WorkerProps {
 }
 
 /**
- * The worker: consumes the jobs and delay queues (partial batch responses), reserves budget,
+ * The worker: consumes the jobs, critical and delay queues (partial batch responses), reserves budget,
  * calls Autotask, and sends results, waits and dead letters. Each event source has its own maximum
  * concurrency, so a backlog returning from the delay queue cannot starve fresh jobs.
  */
@@ -30,6 +30,7 @@ export class Worker extends Construct {
   public readonly fn: GovernorFunction;
   public readonly jobsSource: SqsEventSource;
   public readonly delaySource: SqsEventSource;
+  public readonly criticalSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
@@ -68,7 +69,14 @@ export class Worker extends Construct {
     };
     this.jobsSource = new SqsEventSource(queues.jobs, source);
     this.delaySource = new SqsEventSource(queues.delay, source);
+    // critical jobs' lane: taken at once, in small batches, beside whatever backlog the others hold
+    this.criticalSource = new SqsEventSource(queues.critical, {
+      batchSize: criticalEventSource.batchSize,
+      maxConcurrency: criticalEventSource.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
     this.fn.addEventSource(this.jobsSource);
     this.fn.addEventSource(this.delaySource);
+    this.fn.addEventSource(this.criticalSource);
   }
 }

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { BUMP, decode, endAttr, hourOf, key, n } from '#shared/budget/item.ts';
+import { BUMP, decode, endAttr, hourOf, key, n, wantAttr } from '#shared/budget/item.ts';
 import { BudgetItemStore } from '#shared/budget/item-store.ts';
 import { PromisedPlaces } from '#shared/budget/promises.ts';
 import { reservationUpdate } from '#shared/budget/reservation-write.ts';
@@ -23,11 +23,14 @@ const MAX_ROUNDS = 6;
 const SLOT_RECHECK_MS = 50;
 /** A cached copy younger than this is trusted when it shows an endpoint's threads all busy. */
 const SLOT_TRUST_MS = 1_000;
+const CRITICAL_SLOT_TRUST_MS = 100;
 /**
  * While asleep, waiting jobs look again this often (plus up to 10 s of jitter, job-endings.ts), so a
  * wake-up is noticed within about 21 s (this, the jitter and the batching window): README promises 30.
  */
 const ASLEEP_RECHECK_MS = 10_000;
+/** How long a critical job's claim on an endpoint's next thread lasts (renewed while it waits). */
+const CRITICAL_WANT_MS = 1_000;
 /** A cached "asleep" older than this is read again before a job is sent to wait for it. */
 const ASLEEP_CACHE_MS = 1_000;
 /**
@@ -58,7 +61,7 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
         snap = await this.read(asked.connectionId, g);
         refreshed = true;
       }
-      const request = underBurstCeiling(asked, snap);
+      const request = underBurstCeiling(asked, snap, now);
       if (snap.blockedUntil > now) {
         if (!refreshed) {
           snap = await this.read(request.connectionId, g);
@@ -90,13 +93,26 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
           refreshed = true;
           continue;
         }
-        return this.throttled(request, g, snap, c);
+        return this.throttled(request, g, snap, c, asked);
+      }
+      if (request.thread && request.priority !== 'critical') {
+        const wanted = snap.criticalWants.get(wantAttr(request.thread.endpoint)) ?? 0;
+        if (wanted > now)
+          return {
+            granted: false,
+            reason: 'thread-slot',
+            retryAt: wanted + SLOT_RECHECK_MS * Math.random(),
+            yieldToCritical: true,
+          };
       }
       const slot = request.thread ? slotFor(snap, request.thread, now) : undefined;
       if (request.thread && slot === undefined) {
+        await this.wantForCritical(request, now);
         // A recent copy (every write returns the whole item) is believed when it says all three are
         // busy: the caller waits a moment and looks at its copy again instead of polling DynamoDB.
-        if (!refreshed && now - snap.readAt > SLOT_TRUST_MS) {
+        // a critical job, which has the next free thread to itself, looks sooner
+        const trustMs = request.priority === 'critical' ? CRITICAL_SLOT_TRUST_MS : SLOT_TRUST_MS;
+        if (!refreshed && now - snap.readAt > trustMs) {
           snap = await this.read(request.connectionId, g);
           refreshed = true;
           continue;
@@ -118,6 +134,7 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
       }
       const failedAt = this.now();
       if (request.thread && slot && this.roomFor(request, c, failedAt)) {
+        await this.wantForCritical(request, failedAt);
         // A recent copy shows plenty of room in the window, so it was the endpoint's threads: wait a
         // moment and look again rather than spend a read to confirm it.
         return {
@@ -131,6 +148,34 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
     }
     const now = this.now();
     return { granted: false, reason: 'thread-slot', retryAt: now + 1000 };
+  }
+
+  /**
+   * A critical job finds its endpoint's threads busy: it marks the endpoint wanted for a second
+   * (renewed while it waits, at most every half second per container), so other priorities neither
+   * take nor keep a thread there meanwhile and the next free one is its (docs/budget.md, "Threads").
+   */
+  private async wantForCritical(request: ReserveRequest, now: number): Promise<void> {
+    if (request.priority !== 'critical' || !request.thread) return;
+    const attribute = wantAttr(request.thread.endpoint);
+    const cached = this.cache.get(request.connectionId);
+    if ((cached?.criticalWants.get(attribute) ?? 0) > now + CRITICAL_WANT_MS / 2) return;
+    const until = now + CRITICAL_WANT_MS;
+    await this.dynamo
+      .send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(request.connectionId),
+          UpdateExpression: 'SET #w = :until',
+          ConditionExpression: 'attribute_not_exists(#w) OR #w < :until',
+          ExpressionAttributeNames: { '#w': attribute },
+          ExpressionAttributeValues: { ':until': n(until) },
+        }),
+      )
+      .catch((err) => {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      });
+    cached?.criticalWants.set(attribute, until);
   }
 
   /** The latest copy is recent and leaves this request plenty of room in the window. */
@@ -262,9 +307,27 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
     }
   }
 
-  private throttled(request: ReserveRequest, g: Geometry, snap: BudgetSnapshot, c: number): ReserveOutcome {
+  private throttled(
+    request: ReserveRequest,
+    g: Geometry,
+    snap: BudgetSnapshot,
+    c: number,
+    asked: ReserveRequest = request,
+  ): ReserveOutcome {
     const promised = this.promised.current(request.connectionId, c, g.bucketMs);
-    const retryBucket = nextRoom(snap, c, request.count, request.ceiling, promised) ?? c + SPAN;
+    let retryBucket = nextRoom(snap, c, request.count, request.ceiling, promised) ?? c + SPAN;
+    if (asked.ceiling > request.ceiling) {
+      // the burst that lowers this ceiling leaves the window then: from the next bucket on, the
+      // priority's own ceiling holds again, which may open room sooner
+      const after = nextRoom(
+        snap,
+        Math.max(c, bucketOf(g, snap.burstUntil)),
+        asked.count,
+        asked.ceiling,
+        promised,
+      );
+      if (after !== undefined && after < retryBucket) retryBucket = after;
+    }
     this.promised.promise(request.connectionId, retryBucket, request.count);
     this.noteThrottled(request.connectionId);
     return {
@@ -279,11 +342,16 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
 
 /**
  * A burst of other integrations as large as the largest seen in the window (`snap.burst`, set by the
- * sync) must still fit under the cap: no priority's ceiling reaches above `limit - burst`. The gap
+ * sync) must still fit under the cap: no priority's ceiling reaches above `limit - burst` until that
+ * burst leaves the window (`snap.burstUntil`). The gap
  * between a ceiling and the cap absorbs smaller bursts, so a burst costs a priority nothing until it
  * is larger than that gap (docs/budget.md, "Other integrations' bursts").
  */
-export const underBurstCeiling = (request: ReserveRequest, snap: BudgetSnapshot): ReserveRequest =>
-  snap.burst > 0 && request.limit - snap.burst < request.ceiling
+export const underBurstCeiling = (
+  request: ReserveRequest,
+  snap: BudgetSnapshot,
+  now: number,
+): ReserveRequest =>
+  snap.burst > 0 && snap.burstUntil > now && request.limit - snap.burst < request.ceiling
     ? { ...request, ceiling: Math.max(0, request.limit - snap.burst) }
     : request;

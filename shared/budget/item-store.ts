@@ -204,19 +204,25 @@ export class BudgetItemStore {
     return usageOf(snap, bucketFor(bucketOf(g, snap.readAt)));
   }
 
-  async holdForBursts(connectionId: string, burst: number): Promise<void> {
+  async holdForBursts(connectionId: string, burst: number, until: number): Promise<void> {
     const held = Math.max(0, Math.round(burst));
     await this.dynamo.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: key(connectionId),
-        UpdateExpression: `${held > 0 ? 'SET burst = :burst' : 'REMOVE burst'} ${BUMP}`,
+        UpdateExpression: `${held > 0 ? 'SET burst = :burst, burstUntil = :until' : 'REMOVE burst, burstUntil'} ${BUMP}`,
         ExpressionAttributeNames: { '#v': 'v' },
-        ExpressionAttributeValues: { ':one': n(1), ...(held > 0 ? { ':burst': n(held) } : {}) },
+        ExpressionAttributeValues: {
+          ':one': n(1),
+          ...(held > 0 ? { ':burst': n(held), ':until': n(Math.round(until)) } : {}),
+        },
       }),
     );
     const cached = this.cache.get(connectionId);
-    if (cached) cached.burst = held;
+    if (cached) {
+      cached.burst = held;
+      cached.burstUntil = held > 0 ? Math.round(until) : 0;
+    }
   }
 
   async setAsleep(connectionId: string, asleep: boolean): Promise<void> {

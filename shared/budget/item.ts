@@ -19,6 +19,8 @@ export const othersAttr = (bucket: number) => `o${bucket}`;
 /** Each endpoint's in-flight requests are one map attribute {holder: expiry}: joining it needs only
  *  `size(map) < 3` (no slot to pick and race for), and an expired holder is dropped by whoever sees it. */
 export const threadAttr = (endpoint: string) => `t_${endpoint.replace(/[^A-Za-z0-9]/g, '_')}`;
+/** Until when a critical job waits for one of the endpoint's threads: others neither take nor keep one. */
+export const wantAttr = (endpoint: string) => `w_${endpoint.replace(/[^A-Za-z0-9]/g, '_')}`;
 const HOUR_MS = 3_600_000;
 export const hourOf = (at: number): number => Math.floor(at / HOUR_MS);
 /** Per-hour counters on the budget item (README "Usage report"): calls per priority `h<hour>_<priority>`
@@ -107,6 +109,8 @@ export const decode = (
     else if (/^s\d+$/.test(name)) snap.system.set(Number(name.slice(1)), num);
     else if (name === 'asleep') snap.asleep = num > 0;
     else if (name === 'burst') snap.burst = num;
+    else if (name === 'burstUntil') snap.burstUntil = num;
+    else if (name.startsWith('w_')) snap.criticalWants.set(name, num);
     else if (name === 'v') snap.version = num;
     else if (HOURLY_ATTRIBUTE.test(name)) snap.hourly.set(name, num);
   }

@@ -14,6 +14,7 @@ import {
   othersAttr,
   removeClause,
   ttlFor,
+  wantAttr,
 } from '#shared/budget/item.ts';
 import type { ReserveRequest } from '#shared/budget/store.ts';
 import { type Slot, type ThreadLease, takeSlot } from '#shared/budget/threads.ts';
@@ -78,9 +79,14 @@ export const reservationUpdate = (
     '(attribute_not_exists(cum) OR cum <= :bound)',
     '(attribute_not_exists(blockedUntil) OR blockedUntil <= :now)',
     // the ceiling was lowered for this burst allowance: a larger one set since means read again
-    '(attribute_not_exists(burst) OR burst <= :burst)',
+    '(attribute_not_exists(burst) OR burst <= :burst OR burstUntil <= :now)',
   ];
   if (!request.allowWhileAsleep) conditions.push('(attribute_not_exists(asleep) OR asleep = :zero)');
+  if (request.thread && request.priority !== 'critical') {
+    // a critical job waits for this endpoint's threads: nobody else takes or keeps one meanwhile
+    names['#want'] = wantAttr(request.thread.endpoint);
+    conditions.push('(attribute_not_exists(#want) OR #want < :now)');
+  }
   if (throttled > 0) {
     names['#throttled'] = `t${hourOf(now)}`;
     values[':throttled'] = n(throttled);

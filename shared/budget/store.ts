@@ -28,7 +28,13 @@ export type ReserveOutcome =
   | { granted: true; bucket: number; left: number; lease?: ThreadLease }
   | { granted: false; reason: 'budget' | 'blocked'; retryAt: number; retryBucket: number; used: number }
   | { granted: false; reason: 'asleep'; retryAt: number }
-  | { granted: false; reason: 'thread-slot'; retryAt: number };
+  | {
+      granted: false;
+      reason: 'thread-slot';
+      retryAt: number;
+      /** A critical job waits for this endpoint's threads: a worker holding one gives it up now. */
+      yieldToCritical?: boolean;
+    };
 
 export interface Usage {
   total: number;
@@ -64,8 +70,11 @@ export interface BudgetStore {
    * a fresher read could only count more of ours, and other integrations come out 0 either way.
    */
   usage(connectionId: string, windowSeconds: number, total?: number): Promise<Usage>;
-  /** The sync sets the burst allowance: no ceiling reaches above `limit - burst` (0 removes it). */
-  holdForBursts(connectionId: string, burst: number): Promise<void>;
+  /**
+   * The sync sets the burst allowance: no ceiling reaches above `limit - burst` until `until`, when
+   * that burst leaves the window (0 removes it).
+   */
+  holdForBursts(connectionId: string, burst: number, until: number): Promise<void>;
   /** The operators' state machine puts the connection to sleep (only critical work reserves) or wakes it. */
   setAsleep(connectionId: string, asleep: boolean): Promise<void>;
   /** A consistent read of the whole budget item (status, usage report), or this process's copy if

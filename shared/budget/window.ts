@@ -65,6 +65,10 @@ export interface BudgetSnapshot {
    * the sync): every ceiling stays at least this far below the cap, so a repeat fits under it.
    */
   burst: number;
+  /** When the burst behind `burst` leaves the window (ms): from then on it no longer lowers a ceiling. */
+  burstUntil: number;
+  /** `w_<endpoint>` -> until when a critical job waits for one of that endpoint's threads (ms). */
+  criticalWants: Map<string, number>;
   /** Per clock hour counters for the usage report: `h<hour>_<priority>` calls, `t<hour>` jobs
    *  throttled, `x<hour>` 429s received. Hour = floor(ms / 3,600,000). */
   hourly: Map<string, number>;
@@ -85,6 +89,8 @@ export const emptySnapshot = (readAt: number, readBucket: number): BudgetSnapsho
   blockedUntil: 0,
   asleep: false,
   burst: 0,
+  burstUntil: 0,
+  criticalWants: new Map(),
   hourly: new Map(),
   version: 0,
   readAt,

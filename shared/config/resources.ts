@@ -20,6 +20,11 @@ export const MAX_DELAY_SECONDS = 900;
 export const queues = {
   /** Integrations send jobs here. */
   jobs: { suffix: 'jobs', visibilityTimeoutSeconds: 6 * WORKER_TIMEOUT_SECONDS, maxReceiveCount: 5 },
+  /**
+   * Critical jobs' own lane: the same contract as the jobs queue, consumed by the worker with its own
+   * event source, so a critical job never waits in line behind a backlog of normal and bulk ones.
+   */
+  critical: { suffix: 'critical', visibilityTimeoutSeconds: 6 * WORKER_TIMEOUT_SECONDS, maxReceiveCount: 5 },
   /** Throttled and retried jobs wait here (per-message DelaySeconds); the same worker consumes it. */
   delay: { suffix: 'delay', visibilityTimeoutSeconds: 6 * WORKER_TIMEOUT_SECONDS, maxReceiveCount: 5 },
   /**
@@ -50,10 +55,18 @@ export const workerEventSource = {
   maxBatchingWindowSeconds: 1,
 } as const;
 
+/**
+ * The critical lane's event source: small batches taken at once (no batching window), with
+ * concurrency of its own beside the jobs and delay queues' (Lambda's minimum is 2).
+ */
+export const criticalEventSource = { batchSize: 5, maxConcurrency: 2, maxBatchingWindowSeconds: 0 } as const;
+
 /** Environment variable names the functions read (set by infra/ and by the local stack). */
 export const envNames = {
   tableName: 'TABLE_NAME',
   jobsQueueUrl: 'JOBS_QUEUE_URL',
+  /** Critical jobs' lane (POST /jobs puts critical jobs there). */
+  criticalQueueUrl: 'CRITICAL_QUEUE_URL',
   delayQueueUrl: 'DELAY_QUEUE_URL',
   /** Jobs waiting for their connection to wake (shared/jobs/parking.ts). */
   parkedQueueUrl: 'PARKED_QUEUE_URL',

@@ -35,7 +35,7 @@ export const connectionStatus = (
       /** Counted for other integrations' next period (the sync's estimate), on top of `total`. */
       reservedForOthers: usage.reservedForOthers,
       /** Every ceiling stays this far below the limit: the largest burst of others still in the window. */
-      burstAllowance: snap.burst,
+      burstAllowance: snap.burstUntil > snap.readAt ? snap.burst : 0,
       lastReadingAt: reading ? iso(reading.at) : null,
       limit: connection.limit,
       windowSeconds: connection.windowSeconds,
@@ -43,7 +43,8 @@ export const connectionStatus = (
       blockedUntil: snap.blockedUntil > snap.readAt ? iso(snap.blockedUntil) : null,
       ceilings: Object.fromEntries(
         PRIORITIES.map((p) => {
-          const requests = Math.min(ceilingFor(connection, p), Math.max(0, connection.limit - snap.burst));
+          const burst = snap.burstUntil > snap.readAt ? snap.burst : 0;
+          const requests = Math.min(ceilingFor(connection, p), Math.max(0, connection.limit - burst));
           return [p, { fraction: connection.ceilings[p], requests, left: Math.max(0, requests - counted) }];
         }),
       ),

@@ -25,7 +25,8 @@ export interface IntakeChecks {
  * `POST /jobs`: the same contract as the jobs queue, checked before it is queued so the caller
  * learns of a bad job at once instead of from the dead-letter queue:
  * 1. validate each job (schema, size, Autotask path and method, `replyTo`) and that its connection exists;
- * 2. send the valid ones, unchanged, to the jobs queue in batches of 10;
+ * 2. send the valid ones, unchanged, in batches of 10: critical jobs to their own lane (the critical
+ *    queue), the others to the jobs queue;
  * 3. report each job as accepted (with its SQS message id) or rejected (with the reason).
  */
 export class JobIntake {
@@ -34,6 +35,8 @@ export class JobIntake {
     private readonly jobsQueueUrl: string,
     private readonly connections: Pick<ConnectionStore, 'get'>,
     private readonly checks: IntakeChecks,
+    /** Critical jobs' own lane (absent: they go to the jobs queue too). */
+    private readonly criticalQueueUrl?: string,
   ) {}
 
   async submit(items: unknown[]): Promise<IntakeOutcome> {
@@ -41,7 +44,7 @@ export class JobIntake {
       throw new ValidationError(`send 1 to ${MAX_JOBS_PER_REQUEST} jobs per request`, 'invalid-batch');
     const outcome: IntakeOutcome = { accepted: [], rejected: [] };
     const known = new Map<string, boolean>();
-    const valid: Array<{ index: number; jobId: string; body: string }> = [];
+    const valid: Array<{ index: number; jobId: string; body: string; critical: boolean }> = [];
     for (const [index, item] of items.entries()) {
       const jobId =
         typeof (item as { jobId?: unknown })?.jobId === 'string'
@@ -60,7 +63,7 @@ export class JobIntake {
           known.set(job.connectionId, (await this.connections.get(job.connectionId)) !== undefined);
         if (!known.get(job.connectionId))
           throw new ValidationError(`no connection "${job.connectionId}" is configured`);
-        valid.push({ index, jobId: job.jobId, body });
+        valid.push({ index, jobId: job.jobId, body, critical: job.priority === 'critical' });
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         outcome.rejected.push({
@@ -70,12 +73,30 @@ export class JobIntake {
         });
       }
     }
+    const critical = this.criticalQueueUrl;
+    const lanes = critical
+      ? [
+          { url: critical, jobs: valid.filter((j) => j.critical) },
+          { url: this.jobsQueueUrl, jobs: valid.filter((j) => !j.critical) },
+        ]
+      : [{ url: this.jobsQueueUrl, jobs: valid }];
+    for (const lane of lanes) await this.send(lane.url, lane.jobs, outcome);
+    outcome.accepted.sort((a, b) => a.index - b.index);
+    outcome.rejected.sort((a, b) => a.index - b.index);
+    return outcome;
+  }
+
+  private async send(
+    queueUrl: string,
+    valid: Array<{ index: number; jobId: string; body: string }>,
+    outcome: IntakeOutcome,
+  ): Promise<void> {
     for (let i = 0; i < valid.length; i += 10) {
       const chunk = valid.slice(i, i + 10);
       try {
         const out = await this.sqs.send(
           new SendMessageBatchCommand({
-            QueueUrl: this.jobsQueueUrl,
+            QueueUrl: queueUrl,
             Entries: chunk.map((job, j) => ({ Id: String(j), MessageBody: job.body })),
           }),
         );
@@ -104,8 +125,6 @@ export class JobIntake {
           });
       }
     }
-    outcome.rejected.sort((a, b) => a.index - b.index);
-    return outcome;
   }
 }
 

@@ -3,6 +3,7 @@
  * between jobs), reservations with short waits slept inline, and the short lease of a batch's last job.
  */
 import { randomUUID } from 'node:crypto';
+import { threadAttr } from '#shared/budget/item.ts';
 import type { BudgetStore, ReserveOutcome } from '#shared/budget/store.ts';
 import type { ThreadLease } from '#shared/budget/threads.ts';
 import type { Connection } from '#shared/connections/model.ts';
@@ -88,7 +89,14 @@ export const reserveWithPatience = async (
     // a job sent to wait for a bucket holds a place in it (it spreads the others' return) until it
     // asks again: also when it waits here rather than in the delay queue
     promise = outcome.reason === 'budget' ? outcome.retryBucket : undefined;
-    if (outcome.reason === 'thread-slot' && session.lease && round === 3) {
+    if (
+      outcome.reason === 'thread-slot' &&
+      outcome.yieldToCritical &&
+      session.lease?.attribute === threadAttr(endpoint)
+    ) {
+      // a critical job waits for a thread: the one this worker keeps between jobs goes to it now
+      await session.releaseAll(deps.budget);
+    } else if (outcome.reason === 'thread-slot' && session.lease && round === 3) {
       // still waiting for this endpoint: do not keep another endpoint's thread meanwhile
       await session.releaseAll(deps.budget);
     }

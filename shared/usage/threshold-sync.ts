@@ -146,8 +146,9 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   const othersAdded = Math.max(0, othersNow + expected - stillCounted);
   // a burst is not held as usage (that would stop normal work for a window after a one-off spike):
   // every ceiling stays this far below the cap instead, so a repeat of it fits (burstAllowance)
-  const burst = burstAllowance(arrivals);
-  if (burst !== copy.burst) await deps.budget.holdForBursts(connection.connectionId, burst);
+  const burst = burstAllowance(arrivals, windowMs);
+  if (burst.n !== copy.burst || (burst.n > 0 && burst.until !== copy.burstUntil))
+    await deps.budget.holdForBursts(connection.connectionId, burst.n, burst.until);
   const after =
     othersAdded > 0
       ? await deps.budget.addOthers(connection.connectionId, connection.windowSeconds, othersAdded)
@@ -203,8 +204,15 @@ export const othersReserve = (
  * Autotask's scale (10,000 an hour, normal ceiling 8,000) a one-off burst of 2,000 costs normal work
  * nothing; one of 3,000 lowers every ceiling to 7,000 for the hour it is remembered.
  */
-export const burstAllowance = (arrivals: readonly Arrival[]): number =>
-  Math.max(0, ...arrivals.map((a) => a.n));
+export const burstAllowance = (
+  arrivals: readonly Arrival[],
+  windowMs: number,
+): { n: number; until: number } => {
+  const n = Math.max(0, ...arrivals.map((a) => a.n));
+  // the largest burst leaves the window then; a smaller one still in it is held again by the next read
+  const until = Math.max(0, ...arrivals.filter((a) => a.n === n).map((a) => a.at + windowMs));
+  return { n, until: n > 0 ? until : 0 };
+};
 
 interface Claimed {
   /** Other integrations' usage at the previous read (undefined before the first). */

@@ -3,7 +3,12 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queues, WORKER_TIMEOUT_SECONDS, workerEventSource } from '#shared/config/resources.ts';
+import {
+  criticalEventSource,
+  queues,
+  WORKER_TIMEOUT_SECONDS,
+  workerEventSource,
+} from '#shared/config/resources.ts';
 import { ACCESS_LOG_FIELDS, OPERATOR_ROUTES, WAKE_LINK_ROUTES } from '../../infra/constructs/api.ts';
 import { PROJECT_ROOT } from '../../infra/constructs/governor-function.ts';
 import { addGovernor } from '../../infra/governor-stack.ts';
@@ -52,6 +57,7 @@ describe('GovernorStack (default configuration)', () => {
     ids.table = logicalIdOf(template, 'AWS::DynamoDB::Table', 'TablesTable');
     ids.jobs = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesJobs');
     ids.delay = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesDelay');
+    ids.critical = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesCritical');
     ids.results = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesResults');
     ids.dlq = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesDeadLetter');
     ids.parked = logicalIdOf(template, 'AWS::SQS::Queue', 'QueuesParked');
@@ -83,7 +89,7 @@ describe('GovernorStack (default configuration)', () => {
 
   it('encrypts every queue and refuses non-TLS access to each', () => {
     const all = resourcesOf(template, 'AWS::SQS::Queue');
-    expect(all).toHaveLength(5);
+    expect(all).toHaveLength(6);
     for (const [, queue] of all) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const policies = resourcesOf(template, 'AWS::SQS::QueuePolicy');
     for (const [id] of all) {
@@ -100,9 +106,10 @@ describe('GovernorStack (default configuration)', () => {
     }
   });
 
-  it('redrives the jobs and delay queues to the dead-letter queue, kept 14 days', () => {
+  it('redrives the jobs, critical and delay queues to the dead-letter queue, kept 14 days', () => {
     for (const [name, shape] of [
       ['jobs', queues.jobs],
+      ['critical', queues.critical],
       ['delay', queues.delay],
     ] as const) {
       const props = template.toJSON().Resources[ids[name]!].Properties;
@@ -117,8 +124,17 @@ describe('GovernorStack (default configuration)', () => {
     expect(template.toJSON().Resources[ids.worker!].Properties.Timeout).toBe(WORKER_TIMEOUT_SECONDS);
   });
 
-  it('feeds the worker from the jobs and delay queues with partial batch responses', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  it('feeds the worker from the jobs, delay and critical queues with partial batch responses', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    // critical jobs' own lane: small batches taken at once, with a concurrency of its own
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [ids.critical, 'Arn'] },
+      FunctionName: { Ref: ids.worker },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: criticalEventSource.batchSize,
+      MaximumBatchingWindowInSeconds: Match.absent(),
+      ScalingConfig: { MaximumConcurrency: criticalEventSource.maxConcurrency },
+    });
     for (const queue of [ids.jobs, ids.delay]) {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
@@ -176,7 +192,14 @@ describe('GovernorStack (default configuration)', () => {
     );
     // the API and the worker refuse any replyTo outside REPLY_QUEUE_URLS (none configured: empty)
     expect(env(ids.api!)).toEqual(
-      [...alerting, 'DELAY_QUEUE_URL', 'JOBS_QUEUE_URL', 'PARKED_QUEUE_URL', 'REPLY_QUEUE_URLS'].sort(),
+      [
+        ...alerting,
+        'CRITICAL_QUEUE_URL',
+        'DELAY_QUEUE_URL',
+        'JOBS_QUEUE_URL',
+        'PARKED_QUEUE_URL',
+        'REPLY_QUEUE_URLS',
+      ].sort(),
     );
     const apiVars = template.toJSON().Resources[ids.api!].Properties.Environment.Variables;
     expect(apiVars.REPLY_QUEUE_URLS).toBe('');
@@ -300,6 +323,8 @@ describe('GovernorStack (default configuration)', () => {
     for (const name of [
       'ApiUrl',
       'JobsQueueUrl',
+      'CriticalJobsQueueUrl',
+      'CriticalJobsQueueArn',
       'DelayQueueUrl',
       'ResultsQueueUrl',
       'DeadLetterQueueUrl',
@@ -442,7 +467,11 @@ describe('GovernorStack (configured)', () => {
       logRetentionDays: 90,
     });
     expect(template.toJSON().Resources).toBeDefined();
-    const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping');
+    // the configured event source is the jobs and delay queues'; the critical lane keeps its own
+    const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => !JSON.stringify(m.Properties.EventSourceArn).includes('QueuesCritical'),
+    );
+    expect(mappings).toHaveLength(2);
     for (const [, m] of mappings) {
       expect(m.Properties).toMatchObject({
         BatchSize: 4,

@@ -151,4 +151,60 @@ describe('reserving budget in DynamoDB', () => {
     expect((await sync.usage(connectionId, 3600)).ours).toBe(6);
     expect(requests() - before).toBe(1);
   });
+
+  it('gives a critical job the next thread of an endpoint: others neither take nor keep one while it waits', async () => {
+    let now = 1_900_000_000_000 + 100_000;
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+    const base = { connectionId: 'threads', limit: 1000, windowSeconds: 60, ceiling: 900, count: 1 };
+    const thread = (holder: string) => ({ endpoint: 'threads/Tickets', slots: 3, leaseMs: 20_000, holder });
+    // three workers with normal jobs hold the endpoint's three threads between their jobs
+    const workers = ['n1', 'n2', 'n3'].map((h) => ({
+      holder: h,
+      store: new DynamoBudgetStore(dynamo, tableName, clock),
+    }));
+    const leases = [];
+    for (const w of workers) {
+      const grant = await w.store.reserve({ ...base, priority: 'normal', thread: thread(w.holder) });
+      if (!grant.granted || !grant.lease) throw new Error('normal job not granted');
+      leases.push(grant.lease);
+    }
+    // a critical job finds them busy: refused, and it marks the endpoint wanted
+    const critical = new DynamoBudgetStore(dynamo, tableName, clock);
+    const refused = await critical.reserve({ ...base, priority: 'critical', thread: thread('c1') });
+    expect(refused).toMatchObject({ granted: false, reason: 'thread-slot' });
+    // a fourth normal worker may not take a thread there, and a holder's next job may not keep its
+    // thread: both are told to yield (their copies are read again and show the claim)
+    now += 20;
+    const fourth = await new DynamoBudgetStore(dynamo, tableName, clock).reserve({
+      ...base,
+      priority: 'normal',
+      thread: thread('n4'),
+    });
+    expect(fourth).toMatchObject({ granted: false, reason: 'thread-slot', yieldToCritical: true });
+    const renewal = await workers[0]!.store.reserve({
+      ...base,
+      priority: 'normal',
+      thread: { ...thread('n1'), held: leases[0] },
+    });
+    expect(renewal).toMatchObject({ granted: false, reason: 'thread-slot' });
+    // the holder gives its thread up (as worker-session does on yieldToCritical) and the critical job gets it
+    await workers[0]!.store.release(leases[0]!);
+    now += 150; // a critical job trusts its copy's busy threads for 100 ms
+    const granted = await critical.reserve({ ...base, priority: 'critical', thread: thread('c1') });
+    expect(granted.granted).toBe(true);
+    // once the claim has run out, normal jobs take threads again
+    now += 1_100;
+    await workers[1]!.store.release(leases[1]!);
+    const later = await new DynamoBudgetStore(dynamo, tableName, clock).reserve({
+      ...base,
+      priority: 'normal',
+      thread: thread('n5'),
+    });
+    expect(later.granted).toBe(true);
+  });
 });

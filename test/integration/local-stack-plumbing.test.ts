@@ -275,18 +275,21 @@ describe('resources', () => {
     expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
   });
 
-  it('creates the four queues with visibility, retention and redrive as resources.ts says', async () => {
+  it('creates the six queues with visibility, retention and redrive as resources.ts says', async () => {
     const attrs = async (url: string) =>
       (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] })))
         .Attributes ?? {};
-    const [jobs, delay, results, deadLetter] = await Promise.all([
+    const [jobs, critical, delay, parked, results, deadLetter] = await Promise.all([
       attrs(resources.queueUrls.jobs),
+      attrs(resources.queueUrls.critical),
       attrs(resources.queueUrls.delay),
+      attrs(resources.queueUrls.parked),
       attrs(resources.queueUrls.results),
       attrs(resources.queueUrls.deadLetter),
     ]);
     for (const [name, a] of [
       ['jobs', jobs],
+      ['critical', critical],
       ['delay', delay],
     ] as const) {
       expect(a.VisibilityTimeout).toBe(String(queues[name].visibilityTimeoutSeconds));
@@ -296,13 +299,18 @@ describe('resources', () => {
       });
     }
     expect(results.VisibilityTimeout).toBe(String(queues.results.visibilityTimeoutSeconds));
+    // parked jobs wait unpolled, as long as SQS keeps them, and are never redriven
+    expect(parked.MessageRetentionPeriod).toBe(String(queues.parked.retentionSeconds));
+    expect(parked.RedrivePolicy).toBeUndefined();
     expect(deadLetter.MessageRetentionPeriod).toBe(String(queues.deadLetter.retentionSeconds));
     expect(deadLetter.QueueArn).toBe(resources.queueArns.deadLetter);
     expect(resources.queueArns.jobs).toMatch(/:plumbing-jobs$/);
     expect(resources.env).toEqual({
       TABLE_NAME: resources.tableName,
       JOBS_QUEUE_URL: resources.queueUrls.jobs,
+      CRITICAL_QUEUE_URL: resources.queueUrls.critical,
       DELAY_QUEUE_URL: resources.queueUrls.delay,
+      PARKED_QUEUE_URL: resources.queueUrls.parked,
       RESULTS_QUEUE_URL: resources.queueUrls.results,
       DEAD_LETTER_QUEUE_URL: resources.queueUrls.deadLetter,
       REPLY_QUEUE_URLS: 'https://sqs.us-east-1.amazonaws.com/000000000000/plumbing-replies',

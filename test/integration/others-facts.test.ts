@@ -37,7 +37,7 @@ const statusOf = async () => {
     headers: { authorization: `Bearer ${token}` },
   });
   return (await res.json()) as {
-    usage: { burstAllowance: number; ceilings: Record<string, { requests: number }> };
+    usage: { burstAllowance: number; ceilings: Record<'bulk' | 'normal' | 'critical', { requests: number }> };
   };
 };
 const sync = async () => {
@@ -75,7 +75,8 @@ describe('facts decide states, and bursts are forgotten in time', () => {
     expect(snap.burst).toBe(2000);
     const status = await statusOf();
     expect(status.usage.burstAllowance).toBe(2000);
-    // normal (80 % = 4,800) keeps its ceiling: the gap to the cap absorbs the burst; critical (95 %) is lowered to 4,000
+    // the gaps between normal (4,800) or critical (5,700) and the cap are smaller than the burst:
+    // both are lowered to 4,000; bulk (3,600) keeps its ceiling, its gap absorbs the burst
     expect(status.usage.ceilings.normal.requests).toBe(4000);
     expect(status.usage.ceilings.critical.requests).toBe(4000);
     expect(status.usage.ceilings.bulk.requests).toBe(3600);

@@ -29,32 +29,40 @@ describe("other integrations' bursts: the ceilings stay that far below the cap",
     count: 1,
     priority,
   });
-  const withBurst = (burst: number) => ({ ...emptySnapshot(0, 0), burst });
+  const withBurst = (burst: number) => ({ ...emptySnapshot(0, 0), burst, burstUntil: 3_600_000 });
 
   it('the allowance is the largest rise between two reads still in the window', () => {
-    expect(burstAllowance([])).toBe(0);
+    expect(burstAllowance([], 3_600_000)).toEqual({ n: 0, until: 0 });
+    // held until the largest leaves the window
     expect(
-      burstAllowance([
-        { at: 0, n: 400 },
-        { at: 1, n: 900 },
-        { at: 2, n: 100 },
-      ]),
-    ).toBe(900);
+      burstAllowance(
+        [
+          { at: 0, n: 400 },
+          { at: 1, n: 900 },
+          { at: 2, n: 100 },
+        ],
+        3_600_000,
+      ),
+    ).toEqual({ n: 900, until: 3_600_001 });
   });
 
   it("a burst within a ceiling's gap to the cap costs that priority nothing", () => {
-    expect(underBurstCeiling(request('normal'), withBurst(2000)).ceiling).toBe(8000);
-    expect(underBurstCeiling(request('bulk'), withBurst(2000)).ceiling).toBe(6000);
+    expect(underBurstCeiling(request('normal'), withBurst(2000), 1000).ceiling).toBe(8000);
+    expect(underBurstCeiling(request('bulk'), withBurst(2000), 1000).ceiling).toBe(6000);
     // the critical ceiling's gap is 500: a burst of 2,000 lowers it to 8,000
-    expect(underBurstCeiling(request('critical'), withBurst(2000)).ceiling).toBe(8000);
+    expect(underBurstCeiling(request('critical'), withBurst(2000), 1000).ceiling).toBe(8000);
   });
 
   it('a larger burst lowers every ceiling above limit - burst, so a repeat of it stays under the cap', () => {
     for (const p of ['bulk', 'normal', 'critical'] as const) {
-      const { ceiling } = underBurstCeiling(request(p), withBurst(3000));
+      const { ceiling } = underBurstCeiling(request(p), withBurst(3000), 1000);
       expect(ceiling).toBe(Math.min(request(p).ceiling, 7000));
       expect(ceiling + 3000).toBeLessThanOrEqual(10_000);
     }
-    expect(underBurstCeiling(request('normal'), withBurst(12_000)).ceiling).toBe(0);
+    expect(underBurstCeiling(request('normal'), withBurst(12_000), 1000).ceiling).toBe(0);
+  });
+
+  it('lowers no ceiling once the burst has left the window', () => {
+    expect(underBurstCeiling(request('critical'), withBurst(3000), 3_600_000).ceiling).toBe(9500);
   });
 });
