@@ -25,8 +25,8 @@ const SLOT_RECHECK_MS = 50;
 const SLOT_TRUST_MS = 1_000;
 const CRITICAL_SLOT_TRUST_MS = 100;
 /**
- * While asleep, waiting jobs look again this often (plus up to 10 s of jitter, job-endings.ts), so a
- * wake-up is noticed within about 21 s (this, the jitter and the batching window): README promises 30.
+ * While asleep, a job without a parked queue (shared/jobs/parking.ts) looks again this often, plus
+ * up to 10 s of jitter (job-endings.ts); with one, the wake hands it back instead.
  */
 const ASLEEP_RECHECK_MS = 10_000;
 /** How long a critical job's claim on an endpoint's next thread lasts (renewed while it waits). */

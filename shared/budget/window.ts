@@ -50,7 +50,7 @@ export interface BudgetSnapshot {
   /** Other integrations' requests added by the ThresholdInformation sync, per bucket. */
   others: Map<number, number>;
   /** The governor's own ThresholdInformation reads per bucket: counted apart from `cum` so that the
-   *  1 % of the cap they may use comes out of the critical headroom, not out of the jobs' ceilings. */
+   *  2 % of the cap they may use comes out of the critical headroom, not out of the jobs' ceilings. */
   system: Map<number, number>;
   /** `ends` value standing in for pruned old buckets. */
   pre: number;
