@@ -143,6 +143,11 @@ for (const [text, ok] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${text}
 await gov.stop();
 const failed = checks.some(([, ok]) => !ok);
 console.log(failed ? '\nDemo FAILED.' : '\nDemo complete: every job ran, none over the cap, none lost.');
+console.log(
+  "\nTo watch and steer it in the operators' console (docs/console.md): `npm run local` keeps a local\n" +
+    'stack running and prints its console URL (http://127.0.0.1:<port>/console, also in .local/stack.json);\n' +
+    'in another terminal `npm run token -- create --name me --role operator --local` prints a token to sign in with.',
+);
 process.exit(failed ? 1 : 0);
 
 /** The operators' side: the HTTPS API with role-bearing tokens, an alert e-mail, and its wake link. */

@@ -22,7 +22,13 @@ const stack = await writeStackFile(gov);
 console.log(`autotask-governor local stack is up (limit ${limit} per ${windowSeconds} s). Ctrl-C stops it.`);
 console.log(
   JSON.stringify(
-    { queueUrls: stack.queueUrls, endpoints: stack.endpoints, connectionId: stack.connectionId },
+    {
+      queueUrls: stack.queueUrls,
+      endpoints: stack.endpoints,
+      connectionId: stack.connectionId,
+      apiUrl: stack.apiUrl,
+      consoleUrl: stack.consoleUrl,
+    },
     null,
     2,
   ),
@@ -32,6 +38,9 @@ console.log(
   `  aws --endpoint-url ${gov.emulators.endpoints.sqs} --region ${gov.emulators.region} sqs send-message --queue-url ${gov.resources.queueUrls.jobs} \\\n` +
     `    --message-body '{"jobId":"hello-1","connectionId":"${gov.connectionId}","request":{"method":"GET","path":"/Tickets/1"}}'`,
 );
+
+console.log(`\nThe operators' console: ${stack.consoleUrl}`);
+console.log('  sign in with a token: npm run token -- create --name me --role operator --local');
 
 let stopping = false;
 const stop = async () => {

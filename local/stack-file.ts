@@ -18,6 +18,9 @@ export const writeStackFile = async (
     tableName: gov.resources.tableName,
     queueUrls: gov.resources.queueUrls,
     connectionId: gov.connectionId,
+    /** The operators' API (bearer tokens) and its console (sign in with a token). */
+    apiUrl: gov.apiUrl,
+    consoleUrl: `${gov.apiUrl}/console`,
     env: { ...gov.emulators.env, ...gov.resources.env },
     ...extra,
   };

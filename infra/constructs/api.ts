@@ -13,27 +13,23 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ROUTE_TABLE, type RouteAuth } from '#functions/api/route-table.ts';
 import { envNames } from '#shared/config/resources.ts';
 import type { LogLevel } from '../config.ts';
 import type { Alerts } from './alerts.ts';
 import { entryPath, GovernorFunction, TABLE_ACTIONS } from './governor-function.ts';
 
-/** The operators' routes. Each needs `Authorization: Bearer <token>`, checked by the function itself. */
-export const OPERATOR_ROUTES: ReadonlyArray<readonly [HttpMethod, string]> = [
-  [HttpMethod.GET, '/connections'],
-  [HttpMethod.GET, '/connections/{id}'],
-  [HttpMethod.PUT, '/connections/{id}'],
-  [HttpMethod.POST, '/connections/{id}/wake'],
-  [HttpMethod.POST, '/connections/{id}/sleep'],
-  [HttpMethod.GET, '/connections/{id}/usage'],
-  [HttpMethod.POST, '/jobs'],
-];
+const routesOf = (auth: RouteAuth[]): ReadonlyArray<readonly [HttpMethod, string]> =>
+  ROUTE_TABLE.filter((r) => auth.includes(r.auth)).map((r) => [HttpMethod[r.method], r.path] as const);
+
+/** The JSON API's routes. Each needs `Authorization: Bearer <token>`, checked by the function itself. */
+export const OPERATOR_ROUTES = routesOf(['bearer']);
 
 /** The e-mailed wake link: the HMAC-signed token in the path is the credential (GET shows, POST confirms). */
-export const WAKE_LINK_ROUTES: ReadonlyArray<readonly [HttpMethod, string]> = [
-  [HttpMethod.GET, '/wake-links/{token}'],
-  [HttpMethod.POST, '/wake-links/{token}'],
-];
+export const WAKE_LINK_ROUTES = routesOf(['wake-link']);
+
+/** The console: its pages need a session cookie; the sign-in form and the static files need nothing. */
+export const CONSOLE_ROUTES = routesOf(['session', 'none']);
 
 /**
  * HTTP API access log, one JSON object per request. The path is deliberately left out: wake-link
@@ -55,6 +51,23 @@ export const ACCESS_LOG_FIELDS = {
   errorMessage: '$context.error.message',
   integrationError: '$context.integrationErrorMessage',
 } as const;
+
+/** Why no route has an API Gateway authorizer: the function checks each kind of credential itself. */
+const AUTHORIZATION_NOTES: Record<RouteAuth, string> = {
+  'wake-link':
+    'The e-mailed wake link carries its own credential: an HMAC-signed, expiring token in the path, ' +
+    'verified by the function against the signing key in Secrets Manager.',
+  bearer:
+    'Bearer tokens are verified inside the function against their hashes in DynamoDB, so a token is ' +
+    'created or revoked with one table write; a Lambda authorizer would add a second function and its ' +
+    'cold starts without adding a check. Unmatched routes are answered 404 by API Gateway itself.',
+  session:
+    'Console pages are authorized by a session cookie that the function checks against the hash of the ' +
+    'session id in DynamoDB (and the token it came from); state-changing requests also pass a same-origin check.',
+  none:
+    'The console sign-in form (where a token is exchanged for a session) and its static script and style ' +
+    'sheet must be reachable before signing in; they reveal nothing.',
+};
 
 export interface ApiProps {
   readonly table: ITable;
@@ -92,7 +105,8 @@ export class Api extends Construct {
     super(scope, id);
     this.fn = new GovernorFunction(this, 'Function', {
       entry: entryPath('api'),
-      description: 'autotask-governor operators API: status, wake/sleep, settings, usage, jobs, wake links',
+      description:
+        'autotask-governor operators API and console: status, wake/sleep, settings, usage, jobs, wake links',
       timeout: Duration.seconds(10),
       memorySize: 256,
       logRetentionDays: props.logRetentionDays,
@@ -143,16 +157,16 @@ export class Api extends Construct {
     this.url = this.httpApi.apiEndpoint;
 
     const integration = new HttpLambdaIntegration('Lambda', this.fn);
-    for (const [method, path] of [...OPERATOR_ROUTES, ...WAKE_LINK_ROUTES]) {
-      const [route] = this.httpApi.addRoutes({ path, methods: [method], integration });
+    // one API Gateway route per entry of the function's own route table (functions/api/route-table.ts)
+    for (const spec of ROUTE_TABLE) {
+      const [route] = this.httpApi.addRoutes({
+        path: spec.path,
+        methods: [HttpMethod[spec.method]],
+        integration,
+      });
       Validations.of(route!).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: WAKE_LINK_ROUTES.some(([m, p]) => m === method && p === path)
-          ? 'The e-mailed wake link carries its own credential: an HMAC-signed, expiring token in the path, ' +
-            'verified by the function against the signing key in Secrets Manager.'
-          : 'Bearer tokens are verified inside the function against their hashes in DynamoDB, so a token is ' +
-            'created or revoked with one table write; a Lambda authorizer would add a second function and its ' +
-            'cold starts without adding a check. Unmatched routes are answered 404 by API Gateway itself.',
+        reason: AUTHORIZATION_NOTES[spec.auth],
       });
     }
   }

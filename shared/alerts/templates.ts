@@ -26,6 +26,7 @@ export interface AlertFacts {
   expectedResumeAt?: number;
   /** Absolute URL; only rendered in sleep and usage-high mails. */
   wakeLink?: string;
+  /** The connection's page in the operators' console (absolute URL). */
   statusUrl?: string;
 }
 
@@ -178,7 +179,7 @@ const renderText = (facts: AlertFacts): string => {
   if (manual) lines.push('', manual);
   const wake = wakeLinkOf(facts);
   if (wake) lines.push('', 'Wake it now:', oneLine(wake), WAKE_NOTE);
-  if (facts.statusUrl) lines.push('', `Status: ${facts.statusUrl}`);
+  if (facts.statusUrl) lines.push('', `Status in the console: ${facts.statusUrl}`);
   lines.push('', '-- autotask-governor');
   return `${lines.join('\n')}\n`;
 };
@@ -225,7 +226,7 @@ const renderHtml = (facts: AlertFacts, subject: string): string => {
   if (manual) parts.push(`<p>${escapeHtml(manual)}</p>`);
   const wake = wakeLinkOf(facts);
   if (wake) parts.push(`<p>Wake it now: ${link(wake)}</p>`, `<p>${escapeHtml(WAKE_NOTE)}</p>`);
-  if (facts.statusUrl) parts.push(`<p>Status: ${link(facts.statusUrl)}</p>`);
+  if (facts.statusUrl) parts.push(`<p>Status in the console: ${link(facts.statusUrl)}</p>`);
   parts.push('<p style="color:#666">-- autotask-governor</p>', '</body></html>');
   return `${parts.join('\n')}\n`;
 };

@@ -220,7 +220,9 @@ export class ConnectionStateMachine {
             wakeLink: `${api}/wake-links/${await this.deps.wakeLinks?.sign(connection.connectionId, alert.at)}`,
           }
         : {}),
-      ...(api ? { statusUrl: `${api}/connections/${encodeURIComponent(connection.connectionId)}` } : {}),
+      ...(api
+        ? { statusUrl: `${api}/console/connections/${encodeURIComponent(connection.connectionId)}` }
+        : {}),
     };
   }
 }

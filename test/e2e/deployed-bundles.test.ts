@@ -97,4 +97,32 @@ describe('what we deploy is what we tested', () => {
       state: 'awake',
     });
   });
+
+  it('serves the console from the API bundle: sign-in, a page with its script and style, the status link', async () => {
+    const token = await gov.createToken('bundle-console', 'viewer');
+    const signIn = await fetch(`${gov.apiUrl}/console/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gov.apiUrl },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(signIn.status).toBe(303);
+    const cookie = (signIn.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    const page = await fetch(`${gov.apiUrl}/console/connections/${gov.connectionId}`, {
+      headers: { cookie },
+    });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Wake Up Autotask Connection');
+    const assets = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1] ?? '');
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) {
+      const res = await fetch(`${gov.apiUrl}${asset.replaceAll('&amp;', '&')}`);
+      expect(res.status, asset).toBe(200);
+      expect((await res.text()).length).toBeGreaterThan(1000);
+    }
+    // the e-mail's status link opens the console, not the JSON API
+    const mails = (await gov.emulators.sesStore()) as Array<{ body: { text?: string } }>;
+    expect(mails[0]?.body.text).toContain(`${gov.apiUrl}/console/connections/${gov.connectionId}`);
+  });
 });

@@ -9,7 +9,12 @@ import {
   WORKER_TIMEOUT_SECONDS,
   workerEventSource,
 } from '#shared/config/resources.ts';
-import { ACCESS_LOG_FIELDS, OPERATOR_ROUTES, WAKE_LINK_ROUTES } from '../../infra/constructs/api.ts';
+import {
+  ACCESS_LOG_FIELDS,
+  CONSOLE_ROUTES,
+  OPERATOR_ROUTES,
+  WAKE_LINK_ROUTES,
+} from '../../infra/constructs/api.ts';
 import { PROJECT_ROOT } from '../../infra/constructs/governor-function.ts';
 import { addGovernor } from '../../infra/governor-stack.ts';
 
@@ -233,7 +238,7 @@ describe('GovernorStack (default configuration)', () => {
   it('routes the HTTP API to the function, logs access as JSON without paths, and throttles', () => {
     const routeKeys = resourcesOf(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
     expect(routeKeys.sort()).toEqual(
-      [...OPERATOR_ROUTES, ...WAKE_LINK_ROUTES].map(([m, p]) => `${m} ${p}`).sort(),
+      [...OPERATOR_ROUTES, ...WAKE_LINK_ROUTES, ...CONSOLE_ROUTES].map(([m, p]) => `${m} ${p}`).sort(),
     );
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
