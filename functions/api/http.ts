@@ -40,6 +40,18 @@ export const html = (status: number, page: string): Result => ({
   body: page,
 });
 
+/** The usage report as a CSV download (JSON API and console alike): never cached, never sniffed. */
+export const usageCsv = (connectionId: string, from: number, csv: string): Result => ({
+  statusCode: 200,
+  headers: {
+    'content-type': 'text/csv; charset=utf-8',
+    'content-disposition': `attachment; filename="${connectionId}-usage-${new Date(from).toISOString().slice(0, 10)}.csv"`,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  },
+  body: csv,
+});
+
 export const errorBody = (status: number, code: string, message: string, headers?: Record<string, string>) =>
   json(status, { error: { code, message } }, headers);
 

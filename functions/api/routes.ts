@@ -12,6 +12,7 @@ import {
   type Result,
   readJson,
   readReason,
+  usageCsv,
 } from './http.ts';
 import type { ApiDeps, Handler } from './ports.ts';
 import type { RouteKey } from './route-table.ts';
@@ -124,19 +125,7 @@ const usage: Handler = async ({ event, params }, deps) => {
       `at most ${RETENTION_DAYS + 1} days per report (hours are kept ${RETENTION_DAYS} days)`,
     );
   const rows = await deps.hourly.report(connection, from, to);
-  if (query.data.format === 'csv') {
-    const name = `${connection.connectionId}-usage-${new Date(from).toISOString().slice(0, 10)}.csv`;
-    return {
-      statusCode: 200,
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="${name}"`,
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-      },
-      body: toCsv(rows),
-    };
-  }
+  if (query.data.format === 'csv') return usageCsv(connection.connectionId, from, toCsv(rows));
   return json(200, {
     connectionId: connection.connectionId,
     from: new Date(from).toISOString(),

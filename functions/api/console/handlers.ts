@@ -3,7 +3,7 @@ import { allows } from '#shared/auth/roles.ts';
 import { SESSION_TTL_MS } from '#shared/auth/sessions.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import { toCsv } from '#shared/usage/hourly.ts';
-import { HttpError, hasControlCharacters, type Result } from '../http.ts';
+import { HttpError, hasControlCharacters, type Result, usageCsv } from '../http.ts';
 import type { ApiDeps, Handler, Request } from '../ports.ts';
 import type { RouteKey } from '../route-table.ts';
 import { load } from '../routes.ts';
@@ -125,7 +125,7 @@ const connectionPageRoute: Handler = async (req, deps) => {
   return showConnection(req, deps, 200, connection, zoneOf(query(req.event, 'tz')));
 };
 
-const usageCsv: Handler = async (req, deps) => {
+const usageCsvDownload: Handler = async (req, deps) => {
   const connection = await load(deps, req.params[0] as string);
   const from = Date.parse(query(req.event, 'from') ?? '');
   const to = Math.min(Date.parse(query(req.event, 'to') ?? ''), now(deps));
@@ -136,16 +136,7 @@ const usageCsv: Handler = async (req, deps) => {
       '"from" and "to" must be ISO date-times, "from" first, at most 31 days apart',
     );
   const rows = await deps.hourly.report(connection, from, to);
-  return {
-    statusCode: 200,
-    headers: {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="${connection.connectionId}-usage-${new Date(from).toISOString().slice(0, 10)}.csv"`,
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    },
-    body: toCsv(rows),
-  };
+  return usageCsv(connection.connectionId, from, toCsv(rows));
 };
 
 /** Without `confirm=yes` (no script to ask) a confirmation page comes first; the wake is the state machine's. */
@@ -248,7 +239,7 @@ export const CONSOLE_HANDLERS = {
   'POST /console/sign-in': signIn,
   'POST /console/sign-out': signOut,
   'GET /console/connections/{id}': connectionPageRoute,
-  'GET /console/connections/{id}/usage.csv': usageCsv,
+  'GET /console/connections/{id}/usage.csv': usageCsvDownload,
   'POST /console/connections/{id}/wake': wake,
   'POST /console/connections/{id}/sleep': sleep,
   'POST /console/connections/{id}/settings': settings,
