@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { underBurstCeiling } from '#shared/budget/bursts.ts';
 import { BUMP, decode, endAttr, hourOf, key, n, wantAttr } from '#shared/budget/item.ts';
 import { BudgetItemStore } from '#shared/budget/item-store.ts';
 import { PromisedPlaces } from '#shared/budget/promises.ts';
@@ -339,19 +340,3 @@ export class DynamoBudgetStore extends BudgetItemStore implements BudgetStore {
     };
   }
 }
-
-/**
- * A burst of other integrations as large as the largest seen in the window (`snap.burst`, set by the
- * sync) must still fit under the cap: no priority's ceiling reaches above `limit - burst` until that
- * burst leaves the window (`snap.burstUntil`). The gap
- * between a ceiling and the cap absorbs smaller bursts, so a burst costs a priority nothing until it
- * is larger than that gap (docs/budget.md, "Other integrations' bursts").
- */
-export const underBurstCeiling = (
-  request: ReserveRequest,
-  snap: BudgetSnapshot,
-  now: number,
-): ReserveRequest =>
-  snap.burst > 0 && snap.burstUntil > now && request.limit - snap.burst < request.ceiling
-    ? { ...request, ceiling: Math.max(0, request.limit - snap.burst) }
-    : request;

@@ -6,6 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { AutotaskApi } from '#shared/autotask/types.ts';
+import { type Arrival, burstAllowance } from '#shared/budget/bursts.ts';
 import type { BudgetStore, Usage } from '#shared/budget/store.ts';
 import { bucketOf, geometry, othersAt } from '#shared/budget/window.ts';
 import type { CredentialSource } from '#shared/connections/credentials.ts';
@@ -174,12 +175,6 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   return { status: 'synced', total, usage: after, othersAdded, nextDueAt, readAt };
 };
 
-/** A rise in other integrations' usage between two reads, and when it was read. */
-export interface Arrival {
-  at: number;
-  n: number;
-}
-
 /**
  * What the budget counts for other integrations beyond what they have in the window now, until the
  * next read (docs/budget.md, "Other integrations"): their steady rate over the coming period, with a
@@ -193,25 +188,6 @@ export const othersReserve = (
   const steady = (seen.othersNow * seen.periodMs) / (connection.windowSeconds * 1000);
   const most = connection.limit - ceilingFor(connection, 'normal');
   return Math.min(most, Math.ceil(1.5 * steady));
-};
-
-/**
- * How far below the cap every ceiling must stay: the largest rise of others' usage between two reads
- * seen within the last window (in time, whatever the read rate: a burst is forgotten when it leaves
- * the window, as Autotask forgets it). The gap between a priority's ceiling and the cap absorbs a
- * burst up to its size, so the same burst is not guarded against twice: a ceiling is lowered only
- * by what the burst exceeds it by (`underBurstCeiling` in shared/budget/dynamo-budget.ts). At
- * Autotask's scale (10,000 an hour, normal ceiling 8,000) a one-off burst of 2,000 costs normal work
- * nothing; one of 3,000 lowers every ceiling to 7,000 for the hour it is remembered.
- */
-export const burstAllowance = (
-  arrivals: readonly Arrival[],
-  windowMs: number,
-): { n: number; until: number } => {
-  const n = Math.max(0, ...arrivals.map((a) => a.n));
-  // the largest burst leaves the window then; a smaller one still in it is held again by the next read
-  const until = Math.max(0, ...arrivals.filter((a) => a.n === n).map((a) => a.at + windowMs));
-  return { n, until: n > 0 ? until : 0 };
 };
 
 interface Claimed {

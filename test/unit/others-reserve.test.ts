@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { underBurstCeiling } from '#shared/budget/dynamo-budget.ts';
+import { burstAllowance, underBurstCeiling } from '#shared/budget/bursts.ts';
 import type { ReserveRequest } from '#shared/budget/store.ts';
 import { emptySnapshot } from '#shared/budget/window.ts';
-import { burstAllowance, othersReserve } from '#shared/usage/threshold-sync.ts';
+import { othersReserve } from '#shared/usage/threshold-sync.ts';
 
 /** Autotask's scale: 10,000 an hour, a read a minute; ceilings 60 / 80 / 95 %. */
 const autotask = { limit: 10_000, windowSeconds: 3600, ceilings: { bulk: 0.6, normal: 0.8, critical: 0.95 } };
