@@ -15,7 +15,7 @@ import { parseReplyQueueUrls } from '#shared/jobs/schema.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { HourlyUsage } from '#shared/usage/hourly.ts';
 import { readLastSync } from '#shared/usage/threshold-sync.ts';
-import type { ApiDeps } from './routes.ts';
+import type { ApiDeps } from './ports.ts';
 
 /**
  * The job intake checks paths against the Autotask allowlist (a 73 KB table built into a lookup map):

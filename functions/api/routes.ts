@@ -19,8 +19,6 @@ import type { RouteKey } from './route-table.ts';
 import { checkSettings, saveSettings, settingsError } from './settings.ts';
 import { wakeLinkConfirm, wakeLinkPage } from './wake-link-pages.ts';
 
-export type { ApiDeps } from './ports.ts';
-
 /** The connection named in the path: 400 for an invalid id, 404 for an unknown one. */
 export const load = async (deps: ApiDeps, rawId: string): Promise<Connection> => {
   const id = connectionIdFrom(rawId);

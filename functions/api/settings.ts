@@ -7,7 +7,7 @@ import {
 } from '#shared/connections/model.ts';
 import { describeIssues } from '#shared/jobs/schema.ts';
 import { HttpError } from './http.ts';
-import type { ApiDeps } from './routes.ts';
+import type { ApiDeps } from './ports.ts';
 
 export type SettingsCheck =
   | { ok: true; body: z.input<typeof connectionSettingsSchema> }

@@ -4,7 +4,7 @@ import type { WakeLinkClaims } from '#shared/auth/wake-links.ts';
 import type { Connection } from '#shared/connections/model.ts';
 import type { ConnectionState } from '#shared/connections/state.ts';
 import { html, type Result } from './http.ts';
-import type { ApiDeps } from './routes.ts';
+import type { ApiDeps } from './ports.ts';
 
 const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +

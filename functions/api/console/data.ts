@@ -2,7 +2,7 @@ import { type BudgetSnapshot, bucketOf, bucketStart, geometry, prefix, SPAN } fr
 import type { Connection } from '#shared/connections/model.ts';
 import { connectionStatus } from '#shared/connections/status.ts';
 import { type HourRow, RETENTION_DAYS } from '#shared/usage/hourly.ts';
-import type { ApiDeps } from '../routes.ts';
+import type { ApiDeps } from '../ports.ts';
 import type { MinutePoint } from './charts.ts';
 import { startOfLocalDay } from './time-zone.ts';
 
