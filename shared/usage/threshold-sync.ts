@@ -135,7 +135,7 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
   const arrivals = [...claimed.arrivals, ...(jump > 0 ? [{ at: readAt, n: jump }] : [])].filter(
     (a) => a.at > readAt - windowMs,
   );
-  const expected = othersReserve(connection, { othersNow, periodMs: period });
+  const expected = othersReserve(connection, { othersNow, periodMs: period, arrivals });
   // Counts the budget holds now may age out before the next read (a neighbour's earlier heavy
   // load ending): what is added is measured against what will still be counted then, so the
   // budget never counts fewer than othersNow + expected until the next read.
@@ -177,17 +177,21 @@ export const syncConnection = async (connection: Connection, deps: SyncDeps): Pr
 
 /**
  * What the budget counts for other integrations beyond what they have in the window now, until the
- * next read (docs/budget.md, "Other integrations"): their steady rate over the coming period, with a
- * 1.5 margin, at most the room between the normal ceiling and the cap. Their bursts are not counted
- * here but kept under the cap by `burstAllowance`.
+ * next read (docs/budget.md, "Other integrations"), with a 1.5 margin and at most the room between
+ * the normal ceiling and the cap: the larger of their steady rate over the coming period and the
+ * rise they repeat, i.e. the second largest rise between two reads within the window. A rise seen
+ * once (a one-off spike) is not counted: the gap between each ceiling and the cap absorbs it, and
+ * `burstAllowance` keeps a repeat of it under the cap. A rise seen twice is their rhythm, and is
+ * counted, so bursty neighbours do not push the database over the normal ceiling.
  */
 export const othersReserve = (
   connection: Pick<Connection, 'limit' | 'ceilings' | 'windowSeconds'>,
-  seen: { othersNow: number; periodMs: number },
+  seen: { othersNow: number; periodMs: number; arrivals?: readonly Arrival[] },
 ): number => {
   const steady = (seen.othersNow * seen.periodMs) / (connection.windowSeconds * 1000);
+  const repeated = [...(seen.arrivals ?? [])].map((a) => a.n).sort((a, b) => b - a)[1] ?? 0;
   const most = connection.limit - ceilingFor(connection, 'normal');
-  return Math.min(most, Math.ceil(1.5 * steady));
+  return Math.min(most, Math.ceil(1.5 * Math.max(steady, repeated)));
 };
 
 interface Claimed {

@@ -14,6 +14,20 @@ describe("what the budget counts for other integrations' next period", () => {
     expect(othersReserve(autotask, { othersNow: 2000, periodMs: minute })).toBe(50);
   });
 
+  it('a rise they repeat within the window: the second largest rise, with a 1.5 margin', () => {
+    const arrivals = [
+      { at: 0, n: 400 },
+      { at: 1, n: 900 },
+      { at: 2, n: 100 },
+    ];
+    expect(othersReserve(autotask, { othersNow: 3000, periodMs: minute, arrivals })).toBe(600);
+  });
+
+  it('a one-off spike is not counted: the gap to the cap and the burst allowance take it', () => {
+    const arrivals = [{ at: 0, n: 3000 }];
+    expect(othersReserve(autotask, { othersNow: 3000, periodMs: minute, arrivals })).toBe(75);
+  });
+
   it('never more than the room between the normal ceiling and the cap', () => {
     // a read every 40 minutes of others at 7,500 an hour would be 5,000 in the period
     expect(othersReserve(autotask, { othersNow: 7500, periodMs: 40 * minute })).toBe(2000);
