@@ -32,7 +32,11 @@ export interface ParkedJobs {
 
 /** While a batch is being moved; a releaser that dies in between leaves it to the next one. */
 const IN_HAND_SECONDS = 30;
-const DEFAULT_MAX_MS = 10_000;
+/**
+ * A wake answers after its move, within the API function's 10 s timeout: a move of more than this
+ * (about a thousand jobs) leaves the rest to the sync's sweep, which follows within a minute.
+ */
+const DEFAULT_MAX_MS = 4_000;
 
 export class SqsParkedJobs implements ParkedJobs {
   constructor(
